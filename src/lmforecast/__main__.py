@@ -1,0 +1,3 @@
+from lmforecast.cli import main
+
+main()

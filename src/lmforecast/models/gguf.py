@@ -1,0 +1,80 @@
+"""Backend for GGUF files, dequantised to float32 by transformers (needs ``gguf``, ``accelerate``).
+
+Dequantising takes 25–80 s here, so the float32 result is saved once as a safetensors directory
+under the data home, keyed by the GGUF file's hash, and later loads read that (a second or two).
+The score is of that float32 model, and ``source`` says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from lmforecast.errors import ModelLoadError
+from lmforecast.fingerprint import hash_file
+from lmforecast.models.base import LoadedModel
+from lmforecast.models.hf import load_pretrained, max_context
+from lmforecast.models.options import LoadOptions
+from lmforecast.models.registry import BACKENDS
+from lmforecast.paths import data_home
+
+_GGUF_MAGIC = b"GGUF"
+
+
+def _check_gguf(path: Path) -> None:
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: GGUF file not found")
+    with path.open("rb") as f:
+        if f.read(4) != _GGUF_MAGIC:
+            raise ModelLoadError(f"{path}: not a GGUF file (bad magic bytes)")
+
+
+def dequantised_dir(path: Path, digest: str) -> Path:
+    """Directory holding the float32 safetensors copy of a GGUF file (made on first use)."""
+    target = data_home() / "models" / f"gguf-{digest[:16]}"
+    if (target / "lmforecast.json").is_file():
+        return target
+    try:
+        module, tokenizer = load_pretrained(
+            str(path.parent), LoadOptions(dtype="float32", device="cpu"), gguf_file=path.name
+        )
+    except Exception as e:
+        raise ModelLoadError(f"{path}: cannot read GGUF ({type(e).__name__}: {e})") from None
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    # The weights are plain float32 tensors now; drop the GGUF quantizer marker so transformers
+    # saves them as an ordinary safetensors checkpoint.
+    module.hf_quantizer = None
+    if hasattr(module.config, "quantization_config"):
+        del module.config.quantization_config
+    module.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "lmforecast.json").write_text(json.dumps({"gguf": str(path), "sha256": digest}))
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    return target
+
+
+@BACKENDS.register("gguf")
+def load_gguf(spec: str, options: LoadOptions) -> LoadedModel:
+    path = Path(spec).expanduser().resolve()
+    _check_gguf(path)
+    digest = hash_file(path)
+    directory = dequantised_dir(path, digest)
+    try:
+        module, tokenizer = load_pretrained(str(directory), options)
+    except Exception as e:
+        raise ModelLoadError(
+            f"{directory}: cached dequantised copy of {path.name} is unreadable ({e}); "
+            "delete that directory to rebuild it"
+        ) from None
+    return LoadedModel(
+        name=spec,
+        module=module,
+        tokenizer=tokenizer,
+        fingerprint=digest[:16],
+        source=f"GGUF {path.name} (sha256 {digest[:12]}), dequantised to float32",
+        max_length=max_context(module, tokenizer),
+    )

@@ -1,0 +1,1 @@
+"""Cheap proxy signals computed from per-token records, one file per signal family."""

@@ -1,0 +1,161 @@
+"""Score a task under a model through the store: resumable, keyed by fingerprints.
+
+Every signal family reads per-token statistics from here. The work plan of the engine is cut
+into units; each unit is written as one Parquet shard the moment it is done, so a run killed
+with SIGKILL loses at most the unit in flight, and a restarted run computes only the units that
+are missing. The plan does not depend on what is stored, so the resumed result is identical to
+an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from lmforecast.engine import RequestScore, ScoreConfig, ScoringEngine
+from lmforecast.fingerprint import hash_json
+from lmforecast.models.base import LoadedModel
+from lmforecast.store import Store
+from lmforecast.tasks.base import Task
+
+KIND = "scores"
+ENGINE_VERSION = 1  # bump when the engine's numbers change, so old results are not reused
+
+Progress = Callable[[int, int], None]
+
+
+def requests_fingerprint(task: Task) -> str:
+    return hash_json([[r.doc_id, r.context, r.continuation, r.choice] for r in task.requests])
+
+
+def scores_key(model: LoadedModel, task: Task, config: ScoreConfig) -> str:
+    """Store key: model + tokenizer (the fingerprint covers both), requests, result config."""
+    return hash_json(
+        {
+            "model": model.fingerprint,
+            "requests": requests_fingerprint(task),
+            "config": config.result_key(),
+            # The plan decides shard boundaries; batch size does not enter it.
+            "plan": [config.prefix_sharing, config.min_prefix_tokens, config.unit_size],
+            "engine": ENGINE_VERSION,
+        }
+    )
+
+
+def scores_to_table(
+    scores: list[RequestScore], task: Task, seconds: float, flops: float
+) -> pa.Table:
+    """One row per request, per-token statistics as list columns; the unit's cost is spread
+    evenly over its rows so that sums over rows give totals."""
+    n = len(scores)
+    req = {r.index: r for r in task.requests}
+    columns: dict[str, Any] = {
+        "request_index": pa.array([s.request_index for s in scores], pa.int64()),
+        "doc_id": pa.array([req[s.request_index].doc_id for s in scores], pa.string()),
+        "choice": pa.array([req[s.request_index].choice for s in scores], pa.int64()),
+        "logprob": pa.array([s.logprob_sum for s in scores], pa.float64()),
+        "num_tokens": pa.array([s.num_tokens for s in scores], pa.int64()),
+        "num_bytes": pa.array([s.num_bytes for s in scores], pa.int64()),
+        "truncated": pa.array([s.truncated for s in scores], pa.int64()),
+        "is_greedy": pa.array([s.is_greedy for s in scores], pa.bool_()),
+        "tok_target_id": pa.array([s.target_ids for s in scores], pa.list_(pa.int32())),
+        "tok_logprob": pa.array([s.logprob for s in scores], pa.list_(pa.float32())),
+        "tok_entropy": pa.array([s.entropy for s in scores], pa.list_(pa.float32())),
+        "tok_rank": pa.array([s.rank for s in scores], pa.list_(pa.int32())),
+        "tok_top1_prob": pa.array([s.top1_prob for s in scores], pa.list_(pa.float32())),
+        "tok_top1_id": pa.array([s.top1_id for s in scores], pa.list_(pa.int32())),
+        "cost_seconds": pa.array([seconds / n] * n, pa.float64()),
+        "cost_flops": pa.array([flops / n] * n, pa.float64()),
+    }
+    for name in sorted(scores[0].hidden) if scores else []:
+        columns[f"hidden_{name}"] = pa.array(
+            [s.hidden[name].astype(np.float32) for s in scores], pa.list_(pa.float32())
+        )
+    return pa.table(columns)
+
+
+@dataclass(frozen=True)
+class ScoredTask:
+    """A task's stored scores under one model (one row per request, in request order)."""
+
+    key: str
+    model_name: str
+    model_fingerprint: str
+    task_name: str
+    table: pa.Table
+    computed_units: int  # units computed by this call (0 when everything was reused)
+    total_units: int
+
+    @property
+    def seconds(self) -> float:
+        return float(np.sum(self.table.column("cost_seconds").to_numpy()))
+
+    @property
+    def flops(self) -> float:
+        return float(np.sum(self.table.column("cost_flops").to_numpy()))
+
+
+def score_task(
+    model: LoadedModel,
+    task: Task,
+    config: ScoreConfig | None = None,
+    store: Store | None = None,
+    progress: Progress | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
+) -> ScoredTask:
+    """Score ``task`` under ``model``, reusing and extending what the store already holds.
+
+    ``on_plan(total_requests, requests_already_stored)`` is called once before work starts
+    (the CLI sizes its progress bar with it).
+    """
+    config = config or ScoreConfig()
+    store = store or Store()
+    key = scores_key(model, task, config)
+    engine = ScoringEngine(model, config)
+    encoded = engine.encode(task.requests)
+    by_index = {e.index: e for e in encoded}
+    units = engine.plan(encoded)
+    done = store.shards(KIND, key)
+    todo = [u for u in units if u.unit_id not in done]
+    store.write_meta(
+        KIND,
+        key,
+        {
+            "model": model.name,
+            "model_fingerprint": model.fingerprint,
+            "model_source": model.source,
+            "task": task.name,
+            "task_source": task.source,
+            "num_requests": len(task.requests),
+            "config": config.model_dump(mode="json"),
+            "engine_version": ENGINE_VERSION,
+            "units": len(units),
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
+    )
+    if on_plan is not None:
+        on_plan(len(encoded), sum(len(u.members) for u in units if u.unit_id in done))
+    for unit in todo:
+        before = engine.cost()
+        scores = engine.run_unit(unit, by_index, progress)
+        after = engine.cost()
+        table = scores_to_table(
+            scores, task, after.seconds - before.seconds, after.flops - before.flops
+        )
+        store.write_shard(KIND, key, unit.unit_id, table)
+    table = store.read(KIND, key, sort_by="request_index")
+    assert table is not None and table.num_rows == len(task.requests), "store is incomplete"
+    return ScoredTask(
+        key=key,
+        model_name=model.name,
+        model_fingerprint=model.fingerprint,
+        task_name=task.name,
+        table=table,
+        computed_units=len(todo),
+        total_units=len(units),
+    )

@@ -1,0 +1,5 @@
+"""The results store: Parquet shards keyed by fingerprints, queried with DuckDB."""
+
+from lmforecast.store.parquet_store import Store
+
+__all__ = ["Store"]

@@ -1,0 +1,29 @@
+"""Task registry and loaders.
+
+``get_task("gsm8k:gold")`` loads a registered task; a path ending in ``.jsonl`` loads a user task.
+Built-in tasks register themselves when their module is imported below; a new task family is one
+new module here plus one import line.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from lmforecast.tasks import olmo_eval as _olmo_eval  # noqa: F401  (registers built-ins)
+from lmforecast.tasks.base import Doc, GenerationSpec, Request, Task
+from lmforecast.tasks.jsonl import load_jsonl_task
+from lmforecast.tasks.registry import TASKS
+
+__all__ = ["TASKS", "Doc", "GenerationSpec", "Request", "Task", "get_task", "load_jsonl_task"]
+
+
+@lru_cache(maxsize=32)
+def _load(name: str) -> Task:
+    if name.endswith(".jsonl"):
+        return load_jsonl_task(name)
+    return TASKS.get(name)()
+
+
+def get_task(name: str, limit: int | None = None) -> Task:
+    """Load a task by registry name or JSONL path, keeping its first ``limit`` docs."""
+    return _load(name).limited(limit)
