@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 # Command modules register themselves on `app` when imported.
+from lmforecast.cli import demo as _demo  # noqa: F401
+from lmforecast.cli import experiment as _experiment  # noqa: F401
 from lmforecast.cli import score as _score  # noqa: F401
 from lmforecast.cli.app import app, err_console
 from lmforecast.errors import UserError

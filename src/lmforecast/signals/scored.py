@@ -100,6 +100,21 @@ class ScoredTask:
         return float(np.sum(self.table.column("cost_flops").to_numpy()))
 
 
+def token_records(table: pa.Table, vocab_size: int) -> list[Any]:
+    """The stored per-token columns as :class:`~lmforecast.signals.proxies.TokenRecord` s,
+    one per request, in table order (the input of every token-level proxy)."""
+    from lmforecast.signals.proxies import TokenRecord
+
+    cols = [
+        table.column(c).to_pylist()
+        for c in ("tok_logprob", "tok_entropy", "tok_rank", "tok_top1_prob", "tok_target_id")
+    ]
+    return [
+        TokenRecord(lp, np.maximum(ent, 0.0), rk, np.minimum(p1, 1.0), ids, vocab_size)
+        for lp, ent, rk, p1, ids in zip(*cols, strict=True)
+    ]
+
+
 def score_task(
     model: LoadedModel,
     task: Task,

@@ -1,0 +1,435 @@
+"""The three settings of Patel et al. on a testbed population, end to end.
+
+1. Score every base checkpoint of the population on each testbed task's held-out expert
+   solutions (one stored, resumable pass per model and task) and compute the 80 token-level
+   proxies (10 statistics x 8 weightings) per (model, task).
+2. (a) Cross-family model selection: rank the final base models of all families with each scorer
+   (best single proxy, 3-sparse combination, linear and RBF RankSVM) under leave-two-tasks-out,
+   beside baselines (generic-text cross-entropy, expert-solution cross-entropy, compute).
+   (b) Pretraining-data selection: rank the corpus recipes of the largest size of the main family
+   from proxies (and from direct evaluation) of the smallest size's checkpoints; decision
+   accuracy against the compute spent, as a fraction of the target models' training compute.
+   (c) Training-time forecasting: fit on the first 1/18 of each run, extrapolate final accuracy,
+   against the compute power law and the two-step ladder.
+The maths lives in :mod:`lmforecast.forecast`; this module only gathers tables and calls it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lmforecast.engine import ScoreConfig
+from lmforecast.forecast.agreement import agreement, rank_agreement
+from lmforecast.forecast.extrapolation import TrainingRun, evaluate_extrapolation
+from lmforecast.forecast.selection import leave_two_tasks_out, single_feature_scorer
+from lmforecast.models import load_model
+from lmforecast.signals import scored
+from lmforecast.signals.proxies import (
+    count_target_tokens,
+    instance_proxies,
+    proxy_names,
+    proxy_sign,
+    task_proxies,
+)
+from lmforecast.store import Store
+from lmforecast.tasks import get_task
+
+Progress = Callable[[str], None]
+
+# The proxies reported by name in settings (b) and (c) besides the learned scorers:
+# the paper's best data-selection proxy, the plain expert-solution cross-entropy and top-1 hits.
+NAMED_PROXIES = ("top5@freq", "xent@uniform", "top1@uniform", "recip_rank@uniform")
+
+
+@dataclass(frozen=True)
+class PatelConfig:
+    """What the experiment reads and how much of it."""
+
+    preset: str = "full"
+    seed: int = 0
+    docs_per_task: int = 100  # held-out expert solutions scored per task and checkpoint
+    last_n_tokens: int = 1000
+    fit_fraction: float = 1.0 / 18.0
+    main_family: str = "llama"
+    batch_size: int = 64
+    n_boot: int = 500
+
+
+@dataclass
+class PatelResult:
+    """Everything the three settings produced (tables for the terminal and for reports)."""
+
+    proxies: pd.DataFrame  # one row per (model_id, task): 80 proxies + scoring cost
+    selection: pd.DataFrame  # setting (a)
+    data_selection: pd.DataFrame  # setting (b): decision accuracy vs compute
+    data_selection_summary: dict[str, Any]
+    extrapolation: pd.DataFrame  # setting (c)
+    cost: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def problem_tasks(manifest: pd.DataFrame) -> list[str]:
+    """Testbed task families present in the manifest (``acc_<family>`` columns)."""
+    return [c.removeprefix("acc_") for c in manifest.columns if c.startswith("acc_")]
+
+
+def task_name(family: str) -> str:
+    return f"testbed-{family}:gold"
+
+
+def score_population(
+    manifest: pd.DataFrame,
+    config: PatelConfig,
+    store: Store,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """80 proxies per (base checkpoint, task), plus per-instance proxies kept for the bootstrap.
+
+    Scores come from the store when present (keyed by model and request fingerprints).
+    """
+    families = problem_tasks(manifest)
+    tasks = {f: get_task(task_name(f), config.docs_per_task) for f in families}
+    base = manifest[manifest["stage"] == "base"]
+    rows: list[dict[str, Any]] = []
+    names = proxy_names()
+    for i, rec in enumerate(base.itertuples(index=False)):
+        if progress is not None:
+            progress(f"scoring {rec.model_id} ({i + 1}/{len(base)})")
+        model = load_model(rec.path)
+        for fam, task in tasks.items():
+            result = scored.score_task(
+                model, task, ScoreConfig(batch_size=config.batch_size), store
+            )
+            records = scored.token_records(result.table, model.vocab_size)
+            counts = count_target_tokens(records, last_n_tokens=config.last_n_tokens)
+            values = task_proxies(records, counts, last_n_tokens=config.last_n_tokens)
+            per_instance = np.array(
+                [
+                    [
+                        instance_proxies(r, counts, last_n_tokens=config.last_n_tokens)[n]
+                        for n in NAMED_PROXIES
+                    ]
+                    for r in records
+                ]
+            )
+            rows.append(
+                {
+                    "model_id": rec.model_id,
+                    "task": fam,
+                    **{n: values[n] for n in names},
+                    "instances": per_instance,
+                    "doc_ids": result.table.column("doc_id").to_pylist(),
+                    "score_flops": result.flops,
+                    "score_seconds": result.seconds,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _feature_tensor(
+    proxies: pd.DataFrame, models: Sequence[str], families: Sequence[str], columns: Sequence[str]
+) -> np.ndarray:
+    idx = proxies.set_index(["task", "model_id"])
+    return np.stack(
+        [
+            np.stack([idx.loc[(f, m), list(columns)].to_numpy(float) for m in models])
+            for f in families
+        ]
+    )
+
+
+def model_selection(
+    manifest: pd.DataFrame, proxies: pd.DataFrame, families: Sequence[str]
+) -> pd.DataFrame:
+    """Setting (a): final base models of every family, leave-two-tasks-out Spearman."""
+    finals = manifest[(manifest["stage"] == "base") & manifest["final"]]
+    models = list(finals["model_id"])
+    X = _feature_tensor(proxies, models, families, proxy_names())
+    Y = np.stack([finals[f"acc_{f}"].to_numpy(float) for f in families])
+    learned = leave_two_tasks_out(X, Y)
+    # Baselines: one feature each, same protocol (a feature constant across tasks is fine).
+    generic = finals["generic_bpb"].to_numpy(float)
+    compute = np.log(finals["flops"].to_numpy(float))
+    xent = X[:, :, proxy_names().index("xent@uniform")]
+    B = np.stack([np.stack([generic, compute, xent[k]], axis=1) for k in range(len(families))])
+    baselines = leave_two_tasks_out(
+        B,
+        Y,
+        {
+            "generic-text cross-entropy (bits/byte)": single_feature_scorer(0, sign=-1.0),
+            "training compute": single_feature_scorer(1, sign=1.0),
+            "expert-solution cross-entropy": single_feature_scorer(2, sign=-1.0),
+        },
+    )
+    rows = []
+    for kind, results in (("proxy scorer", learned), ("baseline", baselines)):
+        for name, r in results.items():
+            rows.append(
+                {
+                    "kind": kind,
+                    "scorer": name,
+                    "spearman": r.mean_spearman,
+                    "ci_low": r.ci[0],
+                    "ci_high": r.ci[1],
+                    "folds": len(r.fold_spearman),
+                    "models": len(models),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _mean_over_tasks(proxies: pd.DataFrame, model: str, column: str) -> float:
+    return float(proxies.loc[proxies["model_id"] == model, column].mean())
+
+
+def data_selection(
+    manifest: pd.DataFrame,
+    proxies: pd.DataFrame,
+    families: Sequence[str],
+    config: PatelConfig,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Setting (b): rank recipes of the largest main-family size from the smallest size."""
+    main = manifest[(manifest["family"] == config.main_family) & (manifest["stage"] == "base")]
+    by_size = main.groupby("size")["params"].first().sort_values()
+    small, large = str(by_size.index[0]), str(by_size.index[-1])
+    targets = main[(main["size"] == large) & main["final"]].set_index("recipe")
+    recipes = sorted(targets.index)
+    acc_cols = [f"acc_{f}" for f in families]
+    truth = targets.loc[recipes, acc_cols].mean(axis=1).to_numpy(float)
+    target_flops = float(targets.loc[recipes, "flops"].sum())
+    small_runs = main[main["size"] == small]
+    rows = []
+    for step, ckpt in small_runs.groupby("step"):
+        ckpt = ckpt.set_index("recipe")
+        if not set(recipes) <= set(ckpt.index):
+            continue
+        ckpt = ckpt.loc[recipes]
+        train_flops = float(ckpt["flops"].sum())
+        score_flops = float(
+            proxies[proxies["model_id"].isin(ckpt["model_id"])]["score_flops"].sum()
+        )
+        eval_flops = float(ckpt["eval_flops"].sum())
+        direct = ckpt[acc_cols].mean(axis=1).to_numpy(float)
+        signals: dict[str, tuple[np.ndarray, float]] = {
+            "direct evaluation (small-model accuracy)": (direct, train_flops + eval_flops),
+            "generic-text cross-entropy": (-ckpt["generic_bpb"].to_numpy(float), train_flops),
+        }
+        for name in NAMED_PROXIES:
+            values = np.array(
+                [_mean_over_tasks(proxies, m, name) for m in ckpt["model_id"]]
+            ) * proxy_sign(name)
+            signals[f"proxy {name}"] = (values, train_flops + score_flops)
+        for name, (values, flops) in signals.items():
+            agree = rank_agreement(values, truth)
+            rows.append(
+                {
+                    "signal": name,
+                    "step": int(step),
+                    "tokens": int(ckpt["tokens"].iloc[0]),
+                    "compute_fraction": flops / target_flops,
+                    "decision_accuracy": agree.decision_accuracy,
+                    "spearman": agree.spearman,
+                }
+            )
+    table = pd.DataFrame(rows)
+    summary: dict[str, Any] = {
+        "small_size": small,
+        "large_size": large,
+        "recipes": len(recipes),
+        "pairs": len(recipes) * (len(recipes) - 1) // 2,
+    }
+    if table.empty:
+        return table, summary
+    direct = table[table["signal"].str.startswith("direct")]
+    best_direct = direct.loc[direct["decision_accuracy"].idxmax()]
+    proxy_rows = table[table["signal"].str.startswith("proxy")]
+    reach = proxy_rows[proxy_rows["decision_accuracy"] >= best_direct["decision_accuracy"]]
+    summary["direct_best_decision_accuracy"] = float(best_direct["decision_accuracy"])
+    summary["direct_best_compute_fraction"] = float(best_direct["compute_fraction"])
+    if reach.empty:
+        summary["proxy_matching_compute_fraction"] = None
+        summary["compute_ratio"] = None
+    else:
+        cheapest = reach.loc[reach["compute_fraction"].idxmin()]
+        summary["proxy_matching_signal"] = str(cheapest["signal"])
+        summary["proxy_matching_compute_fraction"] = float(cheapest["compute_fraction"])
+        summary["compute_ratio"] = float(
+            best_direct["compute_fraction"] / cheapest["compute_fraction"]
+        )
+    # Example-bootstrap interval for the final small checkpoint's best proxy (and direct).
+    summary["bootstrap"] = _bootstrap_final(manifest, proxies, families, config, small, large)
+    return table, summary
+
+
+def _bootstrap_final(
+    manifest: pd.DataFrame,
+    proxies: pd.DataFrame,
+    families: Sequence[str],
+    config: PatelConfig,
+    small: str,
+    large: str,
+) -> dict[str, Any]:
+    """Decision accuracy of the final small models' proxy, resampling expert solutions.
+
+    Truth (the large models' accuracy) is held fixed: its noise is a property of the target,
+    not of the proxy; the signal's per-example matrix is resampled jointly across models.
+    """
+    main = manifest[(manifest["family"] == config.main_family) & (manifest["stage"] == "base")]
+    finals_small = main[(main["size"] == small) & main["final"]].set_index("recipe")
+    targets = main[(main["size"] == large) & main["final"]].set_index("recipe")
+    recipes = sorted(set(targets.index) & set(finals_small.index))
+    out: dict[str, Any] = {}
+    for k, name in enumerate(NAMED_PROXIES):
+        signal_rows = []
+        for recipe in recipes:
+            model = finals_small.loc[recipe, "model_id"]
+            parts = [
+                proxies[(proxies["model_id"] == model) & (proxies["task"] == f)]["instances"].iloc[
+                    0
+                ][:, k]
+                for f in families
+            ]
+            signal_rows.append(np.concatenate(parts) * proxy_sign(name))
+        signal = np.stack(signal_rows)
+        truth_rows = np.stack(
+            [
+                np.full(signal.shape[1], targets.loc[r, [f"acc_{f}" for f in families]].mean())
+                for r in recipes
+            ]
+        )
+        # agreement() resamples example columns; constant truth columns keep truth fixed.
+        a = agreement(signal, truth_rows, n_boot=config.n_boot, seed=config.seed)
+        out[name] = {
+            "decision_accuracy": a.decision_accuracy,
+            "ci": list(a.decision_accuracy_ci),
+            "spearman": a.spearman,
+            "spearman_ci": list(a.spearman_ci),
+        }
+    return out
+
+
+def extrapolation(
+    manifest: pd.DataFrame,
+    proxies: pd.DataFrame,
+    families: Sequence[str],
+    config: PatelConfig,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Setting (c): fit on the first ``fit_fraction`` of each main-family run, predict the end."""
+    main = manifest[(manifest["family"] == config.main_family) & (manifest["stage"] == "base")]
+    acc_cols = [f"acc_{f}" for f in families]
+    notes: list[str] = []
+    fraction = config.fit_fraction
+    runs_by_proxy: dict[str, list[TrainingRun]] = {n: [] for n in NAMED_PROXIES}
+    ladder_runs: list[TrainingRun] = []
+    for run_id, run in main.groupby("run_id"):
+        run = run.sort_values("step")
+        models = list(run["model_id"])
+        t = run["tokens"].to_numpy(float)
+        acc = run[acc_cols].mean(axis=1).to_numpy(float)
+        for name in NAMED_PROXIES:
+            values = np.array([_mean_over_tasks(proxies, m, name) for m in models])
+            runs_by_proxy[name].append(TrainingRun(str(run_id), t, values, acc))
+        xent = np.array([_mean_over_tasks(proxies, m, "xent@uniform") for m in models])
+        ladder_runs.append(TrainingRun(str(run_id), run["flops"].to_numpy(float), xent, acc))
+    if not ladder_runs:
+        return pd.DataFrame(), ["no runs of the main family"]
+    window = min(int(np.sum(r.t <= r.t.max() * fraction)) for r in ladder_runs)
+    if window < 3:
+        # Find the smallest fraction with 3 checkpoints in every run, and say so.
+        ratios = sorted({float(x) for r in ladder_runs for x in r.t / r.t.max()})
+        candidates = [
+            x for x in ratios if min(int(np.sum(r.t <= r.t.max() * x)) for r in ladder_runs) >= 3
+        ]
+        fraction = candidates[0] if candidates else 1.0
+        notes.append(
+            f"fewer than 3 checkpoints inside 1/{round(1 / config.fit_fraction)} of the run: "
+            f"fitted on the first {fraction:.3f} instead"
+        )
+    rows = []
+
+    def add(method: str, signal: str, runs: list[TrainingRun]) -> None:
+        try:
+            res = evaluate_extrapolation(runs, method, fraction, calibrate_on_other_runs=True)
+        except ValueError as e:
+            notes.append(f"{method} with {signal}: {e}")
+            return
+        rows.append(
+            {
+                "method": method,
+                "signal": signal,
+                "fit_fraction": fraction,
+                "runs": len(runs),
+                "mae": res.mae,
+                "rmse": res.rmse,
+            }
+        )
+
+    for name in NAMED_PROXIES:
+        add("proxy", name, runs_by_proxy[name])
+    add("compute_power_law", "accuracy vs tokens", runs_by_proxy[NAMED_PROXIES[0]])
+    add("two_step_ladder", "compute -> expert xent -> accuracy", ladder_runs)
+    return pd.DataFrame(rows), notes
+
+
+def cost_table(manifest: pd.DataFrame, proxies: pd.DataFrame) -> pd.DataFrame:
+    """Per base model: FLOPs and seconds of the proxies vs direct evaluation (generation)."""
+    base = manifest[manifest["stage"] == "base"].set_index("model_id")
+    per_model = proxies.groupby("model_id")[["score_flops", "score_seconds"]].sum()
+    joined = per_model.join(base[["eval_flops", "flops", "final"]])
+    return pd.DataFrame(
+        {
+            "models": [len(joined)],
+            "proxy_flops": [float(joined["score_flops"].sum())],
+            "proxy_seconds": [float(joined["score_seconds"].sum())],
+            "direct_eval_flops": [float(joined["eval_flops"].sum())],
+            "flops_ratio_direct_over_proxy": [
+                float(joined["eval_flops"].sum() / max(joined["score_flops"].sum(), 1.0))
+            ],
+            "training_flops": [float(joined["flops"].sum())],
+        }
+    )
+
+
+def run_patel(
+    config: PatelConfig, store: Store | None = None, progress: Progress | None = None
+) -> PatelResult:
+    """All three settings on an already built testbed population."""
+    from lmforecast import testbed
+
+    manifest = testbed.load_manifest(config.preset, config.seed)
+    store = store or Store()
+    families = problem_tasks(manifest)
+    start = time.perf_counter()
+    proxies = score_population(manifest, config, store, progress)
+    notes = [
+        f"scored {proxies['model_id'].nunique()} checkpoints in {time.perf_counter() - start:.0f} s"
+    ]
+    if progress is not None:
+        progress("setting (a): model selection")
+    selection = model_selection(manifest, proxies, families)
+    if progress is not None:
+        progress("setting (b): data selection")
+    data_table, data_summary = data_selection(manifest, proxies, families, config)
+    if progress is not None:
+        progress("setting (c): extrapolation")
+    extra, extra_notes = extrapolation(manifest, proxies, families, config)
+    return PatelResult(
+        proxies=proxies.drop(columns=["instances", "doc_ids"]),
+        selection=selection,
+        data_selection=data_table,
+        data_selection_summary=data_summary,
+        extrapolation=extra,
+        cost=cost_table(manifest, proxies),
+        notes=notes + extra_notes,
+    )
+
+
+def finite(x: float) -> bool:
+    return x is not None and math.isfinite(x)
