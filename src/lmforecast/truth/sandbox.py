@@ -1,0 +1,376 @@
+"""Run untrusted Python (model-written code and its tests) in a contained child process.
+
+What is guaranteed depends on what the machine allows; :func:`sandbox_mode` says which applies.
+
+``namespaces`` (running as root with util-linux ``unshare``, ``setpriv``, ``prlimit``, ``mount``):
+
+- **Processes**: the program runs as PID 1 of a fresh PID namespace. When it exits or is killed,
+  the kernel kills every process it started, wherever they went (``setsid`` does not escape).
+  Each run also gets its own unprivileged uid (no capabilities, ``no_new_privs``, empty bounding
+  set) with ``RLIMIT_NPROC`` = 64, so a fork bomb stops at 64 processes and cannot starve the
+  machine or other runs; after the run, anything left with that uid is SIGKILLed.
+- **Network**: a fresh network namespace with no interfaces up: no connection leaves the box
+  (not even to localhost services of the host; abstract unix sockets are per-namespace too).
+- **Files**: the uid owns nothing outside its working directory, so it cannot write any file of
+  the user's (it can still *read* world-readable files, e.g. installed packages). A fresh mount
+  namespace puts private, size-capped tmpfs over ``/tmp``, ``/var/tmp``, ``/dev/shm``,
+  ``/run/lock`` (the world-writable places) and a private ``/proc`` (other processes invisible).
+  The working directory is a new temporary directory (also ``HOME``), deleted afterwards.
+- **Environment**: only ``PATH``, ``HOME``, ``LANG`` and ``PYTHON*`` hygiene variables are passed;
+  ``python -I`` ignores user site-packages and ``PYTHON*`` variables. No secrets are inherited.
+- **Resources**: ``RLIMIT_AS`` (memory), ``RLIMIT_CPU``, ``RLIMIT_FSIZE`` (largest file; stdout
+  and stderr go to files, so endless output is also stopped there), no core dumps, and a
+  wall-clock timeout that SIGKILLs the process group and the namespace.
+- **Output**: only the last ``output_bytes`` of stdout and stderr are read back.
+- **Interpreter**: ``python -I`` of this environment when the sandbox uid can reach it, else the
+  system ``python3`` (a virtualenv under ``/root`` is unreachable): standard library only.
+
+``basic`` (not root, or the tools are missing): a new session with the same rlimits except
+``RLIMIT_NPROC`` (which counts *all* the user's processes) set to the user's current count + 64,
+a temporary working directory and ``HOME``, a scrubbed environment, ``python -I``, and a
+process-group kill on timeout. There is **no network or filesystem isolation** in this mode:
+the program can write the user's files and open sockets. Run untrusted code in ``basic`` mode
+only inside a container or VM.
+
+Neither mode is a security boundary against kernel exploits; it is containment for buggy or
+mischievous benchmark code, as in the HumanEval harness.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+Status = Literal["passed", "failed", "timeout", "error", "memory"]
+Mode = Literal["namespaces", "basic"]
+
+_UID_BASE = 1_500_000  # far above any real account; a fresh uid for every run
+_MAX_WORKERS = 16
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one program run."""
+
+    timeout_s: float = 10.0
+    memory_mb: int = 1024
+    nproc: int = 64
+    file_size_mb: int = 16
+    tmpfs_mb: int = 64
+    output_bytes: int = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """How one program run ended. ``passed`` means exit status 0 within the limits."""
+
+    passed: bool
+    status: Status
+    stdout_tail: str
+    stderr_tail: str
+    seconds: float
+    returncode: int | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Capability probing and uid slots
+
+
+def _tools_present() -> bool:
+    return all(shutil.which(t) for t in ("unshare", "setpriv", "prlimit", "mount"))
+
+
+@lru_cache(maxsize=1)
+def sandbox_mode() -> Mode:
+    """``namespaces`` when running as root with working namespaces, else ``basic``."""
+    if os.name != "posix" or os.geteuid() != 0 or not _tools_present():
+        return "basic"
+    probe = subprocess.run(
+        ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount", "true"],
+        capture_output=True,
+        timeout=30,
+    )
+    return "namespaces" if probe.returncode == 0 else "basic"
+
+
+_uid_lock = threading.Lock()
+_uid_counter = itertools.count()
+
+
+def _fresh_uid() -> int:
+    """A uid no other run uses: the per-uid process limit and the final kill then concern this
+    run alone, and a zombie left by a killed run can never count against a later one."""
+    with _uid_lock:
+        n = next(_uid_counter) % 4096
+    return _UID_BASE + (os.getpid() % 32768) * 4096 + n
+
+
+def _pids_of_uid(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+                pids.append(int(entry))
+        except (OSError, KeyError, ValueError, IndexError):
+            continue
+    return pids
+
+
+_KILL_ALL = "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass"
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL every live process of ``uid``: ``kill(-1)`` run *as that uid* reaches exactly
+    those, including the namespace's PID 1 (whose death takes the whole namespace with it)."""
+    for _ in range(5):
+        if not _pids_of_uid(uid):
+            return
+        subprocess.run(
+            [
+                "setpriv",
+                f"--reuid={uid}",
+                f"--regid={uid}",
+                "--clear-groups",
+                sandbox_python(),
+                "-I",
+                "-S",
+                "-c",
+                _KILL_ALL,
+            ],
+            capture_output=True,
+            timeout=30,
+        )
+        time.sleep(0.05)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+# Runs as root inside the new namespaces, before dropping to the sandbox uid: private /proc and
+# tmpfs over every world-writable directory; the working directory is moved under the new /tmp.
+_BOOT = r"""set -e
+mount -t proc proc /proc
+for d in /dev/shm /run/lock /var/tmp; do
+  if [ -d "$d" ]; then mount -t tmpfs -o "mode=1777,size=$2,nosuid,nodev" sandbox "$d"; fi
+done
+mkdir /var/tmp/.work && mount --bind "$1" /var/tmp/.work
+mount -t tmpfs -o "mode=1777,size=$2,nosuid,nodev" sandbox /tmp
+mkdir /tmp/sandbox && mount --move /var/tmp/.work /tmp/sandbox
+cd /tmp/sandbox
+shift 2
+exec "$@"
+"""
+
+_SANDBOX_DIR = "/tmp/sandbox"
+
+
+def _world_executable(path: str) -> bool:
+    """Whether an unprivileged stranger can run ``path`` (every directory searchable)."""
+    p = Path(path)
+    try:
+        if not (p.is_file() and p.stat().st_mode & 0o001):
+            return False
+        return all(parent.stat().st_mode & 0o001 for parent in p.parents)
+    except OSError:
+        return False
+
+
+@lru_cache(maxsize=1)
+def sandbox_python() -> str:
+    """The interpreter the sandbox runs: ours if the sandbox uid can reach it, else the system's.
+
+    A virtual environment under a private home (``/root``) is invisible to the sandbox uid, so
+    there the program runs on the system ``python3`` (standard library only: fine for
+    HumanEval/MBPP, and fewer packages within reach of untrusted code).
+    """
+    candidates = [os.path.realpath(sys.executable), "/usr/bin/python3", "/usr/local/bin/python3"]
+    if os.geteuid() != 0:
+        return sys.executable
+    for candidate in candidates:
+        if _world_executable(os.path.realpath(candidate)):
+            return os.path.realpath(candidate)
+    raise RuntimeError("no Python interpreter the sandbox uid can execute was found")
+
+
+def _env(home: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONHASHSEED": "0",
+    }
+
+
+def _read_tail(path: Path, limit: int) -> str:
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - limit))
+        data = f.read(limit)
+    return data.decode("utf-8", errors="replace")
+
+
+def _user_process_count() -> int:
+    uid = os.getuid()
+    return len(_pids_of_uid(uid)) if os.path.isdir("/proc") else 0
+
+
+def _basic_limits(limits: Limits) -> Callable[[], None]:
+    """``preexec_fn`` for basic mode (only async-signal-safe-ish calls: setrlimit)."""
+    nproc = _user_process_count() + limits.nproc
+    cpu = int(limits.timeout_s) + 2
+    mem = limits.memory_mb << 20
+    fsize = limits.file_size_mb << 20
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+
+    return apply
+
+
+def _classify(returncode: int, stderr: str, timed_out: bool) -> Status:
+    if timed_out or returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+        return "timeout"
+    if returncode == 0:
+        return "passed"
+    if re.search(r"^MemoryError\b", stderr, re.MULTILINE) or "Cannot allocate memory" in stderr:
+        return "memory"
+    if re.search(r"^AssertionError\b", stderr, re.MULTILINE):
+        return "failed"
+    return "error"
+
+
+def run_program(
+    program: str,
+    limits: Limits | None = None,
+    *,
+    mode: Mode | None = None,
+    python: str | None = None,
+) -> ExecutionResult:
+    """Run ``program`` (Python source) in the sandbox and report how it ended.
+
+    ``failed`` is a failed ``assert`` (a wrong answer); ``error`` is any other non-zero exit
+    (exception, syntax error, crash, signal, file too large); ``memory`` a ``MemoryError``;
+    ``timeout`` the wall-clock or CPU limit.
+    """
+    limits = limits or Limits()
+    mode = mode or sandbox_mode()
+    python = python or (sandbox_python() if mode == "namespaces" else sys.executable)
+    start = time.perf_counter()
+    outer = Path(tempfile.mkdtemp(prefix="lmforecast-sandbox-"))  # 0700, root-only
+    try:
+        work = outer / "work"
+        work.mkdir()
+        (work / "main.py").write_text(program, encoding="utf-8")
+        uid = _fresh_uid() if mode == "namespaces" else None
+        preexec: Callable[[], None] | None = None
+        if uid is not None:
+            os.chown(work, uid, uid)
+            os.chown(work / "main.py", uid, uid)
+            cmd, cwd = _namespaced_command(python, work, uid, limits), outer
+        else:
+            cmd, cwd, preexec = [python, "-I", "main.py"], work, _basic_limits(limits)
+        env = _env(_SANDBOX_DIR if uid is not None else str(work))
+        with open(outer / "stdout", "wb") as out, open(outer / "stderr", "wb") as err:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+                preexec_fn=preexec,
+            )
+            timed_out = False
+            try:
+                returncode = proc.wait(timeout=limits.timeout_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                returncode = _stop(proc, uid)
+            finally:
+                if proc.poll() is None:
+                    _stop(proc, uid)
+                if uid is not None:
+                    _kill_uid(uid)  # anything that outlived its namespace's PID 1
+        stdout = _read_tail(outer / "stdout", limits.output_bytes)
+        stderr = _read_tail(outer / "stderr", limits.output_bytes)
+    finally:
+        shutil.rmtree(outer, ignore_errors=True)
+    status = _classify(returncode, stderr, timed_out)
+    return ExecutionResult(
+        passed=status == "passed",
+        status=status,
+        stdout_tail=stdout,
+        stderr_tail=stderr,
+        seconds=time.perf_counter() - start,
+        returncode=returncode,
+    )
+
+
+def _namespaced_command(python: str, work: Path, uid: int, limits: Limits) -> list[str]:
+    """unshare (net, pid, mount) -> boot script (as root) -> prlimit -> setpriv (drop to uid)."""
+    cpu = int(limits.timeout_s) + 2
+    return [
+        "unshare", "--net", "--pid", "--fork", "--kill-child", "--mount",
+        "--propagation", "private",
+        "sh", "-c", _BOOT, "sandbox-boot", str(work), f"{limits.tmpfs_mb}m",
+        "prlimit", f"--as={limits.memory_mb << 20}", f"--cpu={cpu}",
+        f"--nproc={limits.nproc}", f"--fsize={limits.file_size_mb << 20}", "--core=0", "--",
+        "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+        "--inh-caps=-all", "--bounding-set=-all", "--pdeathsig=KILL", "--",
+        python, "-I", "main.py",
+    ]  # fmt: skip
+
+
+def _stop(proc: subprocess.Popen[bytes], uid: int | None) -> int:
+    """Kill a run. With namespaces, the sandbox uid's processes go first, so ``unshare`` is still
+    alive to reap the namespace's PID 1 (killing ``unshare`` first would orphan PID 1 to the
+    host's init, which in some containers never reaps zombies); then the process group."""
+    if uid is not None:
+        _kill_uid(uid)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return proc.wait(timeout=5)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    return proc.wait()
+
+
+def run_programs(
+    programs: Sequence[str],
+    limits: Limits | None = None,
+    *,
+    workers: int = 2,
+    mode: Mode | None = None,
+) -> list[ExecutionResult]:
+    """Run several programs, ``workers`` at a time (each waits on a child, so threads suffice)."""
+    if not programs:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, _MAX_WORKERS))) as pool:
+        return list(pool.map(lambda p: run_program(p, limits, mode=mode), programs))

@@ -1,0 +1,194 @@
+"""The sandbox contains what model-written code can do wrong, on purpose or not."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from lmforecast.truth.sandbox import (
+    _UID_BASE,
+    Limits,
+    run_program,
+    run_programs,
+    sandbox_mode,
+)
+
+namespaces_only = pytest.mark.skipif(
+    sandbox_mode() != "namespaces", reason="isolation needs root and util-linux namespaces"
+)
+FAST = Limits(timeout_s=3.0)
+
+
+def _sandbox_processes() -> list[int]:
+    """Processes running under any sandbox uid (there should be none between runs)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as f:
+                    uid = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
+            except (OSError, StopIteration):
+                continue
+            if uid >= _UID_BASE:
+                found.append(int(entry))
+    return found
+
+
+def test_passing_program_and_its_output() -> None:
+    r = run_program("print('hello')\nassert sum([1, 2]) == 3\n", FAST)
+    assert r.passed and r.status == "passed" and r.returncode == 0
+    assert r.stdout_tail == "hello\n" and r.stderr_tail == ""
+    assert r.seconds < 3.0
+
+
+def test_failing_assert_is_failed() -> None:
+    r = run_program("def f(x):\n    return x + 1\nassert f(1) == 3, 'wrong'\n", FAST)
+    assert not r.passed and r.status == "failed"
+    assert "AssertionError: wrong" in r.stderr_tail
+
+
+def test_other_exceptions_and_syntax_errors_are_errors() -> None:
+    assert run_program("raise KeyError('k')", FAST).status == "error"
+    assert run_program("def f(:\n", FAST).status == "error"
+
+
+def test_infinite_loop_times_out() -> None:
+    start = time.perf_counter()
+    r = run_program("while True:\n    pass\n", Limits(timeout_s=1.0))
+    assert r.status == "timeout" and not r.passed
+    assert time.perf_counter() - start < 5.0
+
+
+def test_fork_bomb_is_contained() -> None:
+    bomb = (
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    )
+    r = run_program(bomb, Limits(timeout_s=2.0))
+    assert r.status == "timeout" and not r.passed
+    # Nothing of it is left, and the machine still runs programs promptly.
+    assert _sandbox_processes() == []
+    after = run_program("print(1)", FAST)
+    assert after.passed and after.seconds < 3.0
+
+
+def test_runaway_child_outlives_nothing() -> None:
+    """A child that leaves the process group (setsid) is still killed with the run."""
+    program = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    time.sleep(120)\n"
+        "print('parent exits')\n"
+    )
+    r = run_program(program, FAST)
+    assert r.passed
+    assert _sandbox_processes() == []
+
+
+def test_huge_output_is_contained() -> None:
+    r = run_program(
+        "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n",
+        Limits(timeout_s=10.0, output_bytes=4096, file_size_mb=8),
+    )
+    assert not r.passed and r.status in ("error", "timeout")
+    assert len(r.stdout_tail) <= 4096 and set(r.stdout_tail) == {"x"}
+
+
+def test_memory_hog_is_contained() -> None:
+    r = run_program("x = bytearray(8 * 1024**3)\n", Limits(timeout_s=5.0, memory_mb=512))
+    assert r.status == "memory" and not r.passed
+    r = run_program(
+        "chunks = []\nwhile True:\n    chunks.append(b'x' * 2**24)\n", Limits(memory_mb=512)
+    )
+    assert r.status == "memory"
+
+
+def test_segfault_is_an_error() -> None:
+    r = run_program("import ctypes\nctypes.string_at(0)\n", FAST)
+    assert r.status == "error" and not r.passed
+    assert r.returncode is not None and r.returncode != 0
+
+
+@namespaces_only
+def test_no_network_even_to_the_hosts_loopback() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        r = run_program(
+            "import socket\n"
+            f"socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+            "print('connected')\n",
+            FAST,
+        )
+        server.setblocking(False)  # a connection that got through would wait in the backlog
+        with pytest.raises(BlockingIOError):
+            server.accept()
+    assert not r.passed and "connected" not in r.stdout_tail
+    r2 = run_program("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)\n", FAST)
+    assert not r2.passed and ("unreachable" in r2.stderr_tail or "refused" in r2.stderr_tail)
+
+
+@namespaces_only
+def test_cannot_touch_files_outside_its_directory(tmp_path: Path) -> None:
+    target = tmp_path / "precious.txt"
+    target.write_text("original")
+    os.chmod(tmp_path, 0o777)  # even a world-writable directory of the user's is out of reach
+    os.chmod(target, 0o666)
+    probe = Path("/etc/lmforecast-sandbox-probe")
+    program = (
+        "import os\n"
+        "ok = []\n"
+        f"for path in [{str(target)!r}, {str(tmp_path / 'new.txt')!r}, {str(probe)!r}]:\n"
+        "    try:\n"
+        "        with open(path, 'w') as f:\n"
+        "            f.write('pwned')\n"
+        "        ok.append(path)\n"
+        "    except OSError as e:\n"
+        "        print('blocked', type(e).__name__)\n"
+        "with open('own.txt', 'w') as f:\n"
+        "    f.write('fine')\n"
+        "assert not ok, ok\n"
+    )
+    try:
+        r = run_program(program, FAST)
+    finally:
+        probe.unlink(missing_ok=True)
+    assert r.passed, r.stderr_tail
+    assert r.stdout_tail.count("blocked") == 3
+    assert target.read_text() == "original"
+    assert not (tmp_path / "new.txt").exists()
+
+
+def test_environment_secrets_are_not_inherited(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LMFORECAST_TEST_SECRET", "s3cr3t-token")
+    r = run_program(
+        "import os\n"
+        "print(sorted(os.environ))\n"
+        "print(os.environ.get('LMFORECAST_TEST_SECRET'))\n"
+        "for pid in os.listdir('/proc'):\n"
+        "    try:\n"
+        "        print(open(f'/proc/{pid}/environ').read())\n"
+        "    except (OSError, ValueError):\n"
+        "        pass\n",
+        FAST,
+    )
+    assert r.passed
+    assert "s3cr3t-token" not in r.stdout_tail
+    assert "LMFORECAST_TEST_SECRET" not in r.stdout_tail
+
+
+def test_parallel_runs_keep_their_order() -> None:
+    programs = [f"import time\ntime.sleep(0.{3 - i % 3})\nassert {i} % 2 == 0\n" for i in range(6)]
+    results = run_programs(programs, FAST, workers=2)
+    assert [r.passed for r in results] == [i % 2 == 0 for i in range(6)]
+
+
+def test_basic_mode_still_limits_time_and_reports() -> None:
+    assert run_program("print(2)", FAST, mode="basic").passed
+    assert run_program("while True: pass", Limits(timeout_s=1.0), mode="basic").status == "timeout"
+    assert run_program("assert False", FAST, mode="basic").status == "failed"
