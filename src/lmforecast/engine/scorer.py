@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from transformers.cache_utils import DynamicLayer
 
 from lmforecast.engine.config import ScoreConfig
 from lmforecast.engine.encode import EncodedRequest, encode_requests
@@ -41,6 +42,32 @@ def output_head(module: Any) -> OutputHead:
         scale=float(scale) if scale else 1.0,
         softcap=float(softcap) if softcap else None,
     )
+
+
+def expand_cache(prefix_cache: Any, rows: int) -> Any:
+    """A cache for ``rows`` suffixes under one prefix, sharing the prefix's memory.
+
+    A cache grows as it is used, so each batch needs its own. Instead of copying the prefix's
+    keys and values and repeating them per row (two full copies), each layer gets a zero-stride
+    ``expand`` view; the first ``torch.cat`` in the layer's update makes the only copy.
+    Cache types other than transformers' dynamic (and sliding-window) layers get a deep copy.
+    """
+    layers = getattr(prefix_cache, "layers", None)
+    if layers is None or not all(
+        isinstance(layer, DynamicLayer) and layer.is_initialized for layer in layers
+    ):
+        cache = copy.deepcopy(prefix_cache)
+        if rows > 1:
+            cache.batch_repeat_interleave(rows)
+        return cache
+    cache = copy.copy(prefix_cache)
+    cache.layers = []
+    for layer in layers:
+        view = copy.copy(layer)
+        view.keys = layer.keys.expand(rows, *layer.keys.shape[1:])
+        view.values = layer.values.expand(rows, *layer.values.shape[1:])
+        cache.layers.append(view)
+    return cache
 
 
 class ScoringEngine:
@@ -147,11 +174,7 @@ class ScoringEngine:
         positions = torch.arange(prefix_len, prefix_len + width).expand(rows, width)
         kwargs: dict[str, Any] = {}
         if prefix_cache is not None:
-            # The cache grows as it is used: every batch gets its own copy, expanded to the batch.
-            cache = copy.deepcopy(prefix_cache)
-            if rows > 1:
-                cache.batch_repeat_interleave(rows)
-            kwargs["past_key_values"] = cache
+            kwargs["past_key_values"] = expand_cache(prefix_cache, rows)
         result = self.body(
             input_ids=ids.to(self.device),
             attention_mask=mask.to(self.device),
