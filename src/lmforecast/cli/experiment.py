@@ -107,7 +107,7 @@ def patel(
     output: Annotated[Path | None, typer.Option(help="write the tables as JSON here")] = None,
 ) -> None:
     """Patel et al.'s three settings on a testbed population, with CIs and cost ratios."""
-    from lmforecast import testbed  # type: ignore[attr-defined,unused-ignore]
+    from lmforecast import testbed
     from lmforecast.experiments.patel import PatelConfig, run_patel
 
     if build:

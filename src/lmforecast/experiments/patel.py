@@ -401,7 +401,7 @@ def run_patel(
     config: PatelConfig, store: Store | None = None, progress: Progress | None = None
 ) -> PatelResult:
     """All three settings on an already built testbed population."""
-    from lmforecast import testbed  # type: ignore[attr-defined,unused-ignore]
+    from lmforecast import testbed
 
     manifest = testbed.load_manifest(config.preset, config.seed)
     store = store or Store()

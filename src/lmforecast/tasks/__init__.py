@@ -30,3 +30,4 @@ def get_task(name: str, limit: int | None = None) -> Task:
 
 
 from lmforecast.tasks import graders as _graders  # noqa: E402,F401
+from lmforecast.testbed import tasks as _testbed_tasks  # noqa: E402,F401

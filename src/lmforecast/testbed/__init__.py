@@ -1,0 +1,66 @@
+"""The testbed: a reproducible population of small real language models with known ground truth.
+
+Public API (imported lazily, so ``lmforecast.tasks`` can import :mod:`lmforecast.testbed.tasks`
+without pulling in torch training code)::
+
+    from lmforecast import testbed
+    root = testbed.build("ci", seed=0, progress=print)      # build or finish building
+    table = testbed.load_manifest("full")                   # pandas DataFrame, one row per model
+    path = testbed.model_path("llama-m-clean-rl", "full")   # directory for load_model
+    testbed.TASK_NAMES                                      # registered task names
+
+The FLOPs and tokens of a checkpoint are the manifest's ``flops`` and ``tokens`` columns
+(pretraining) and ``posttrain_flops`` / ``posttrain_tokens`` (post-training).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pandas as pd
+
+TASK_NAMES = (
+    "testbed-arith:gold",
+    "testbed-list:gold",
+    "testbed-trace:gold",
+    "testbed-generic:text",
+)
+
+__all__ = ["TASK_NAMES", "build", "load_manifest", "model_path", "population_dir"]
+
+
+def build(
+    preset: str = "ci", seed: int = 0, progress: Any = None, workers: int | None = None
+) -> Path:
+    """Build (or resume building) a population; see :func:`lmforecast.testbed.build.build`."""
+    from lmforecast.testbed.build import build as _build
+
+    return _build(preset, seed, progress, workers)
+
+
+def population_dir(preset: str = "full", seed: int = 0) -> Path:
+    """Directory of a built population (raises a one-line error if it was never built)."""
+    from lmforecast.testbed.build import population_dir as _dir
+
+    return _dir(preset, seed)
+
+
+def load_manifest(preset: str = "full", seed: int = 0) -> pd.DataFrame:
+    """The manifest of a built population as a DataFrame (columns: see testbed.manifest)."""
+    from lmforecast.testbed.manifest import read_manifest
+
+    return read_manifest(population_dir(preset, seed) / "manifest.parquet").to_pandas()
+
+
+def model_path(model_id: str, preset: str = "full", seed: int = 0) -> str:
+    """The transformers directory of one model of a built population."""
+    from lmforecast.errors import UserError
+
+    table = load_manifest(preset, seed)
+    hit = table.loc[table["model_id"] == model_id, "path"]
+    if hit.empty:
+        raise UserError(f"no model {model_id!r} in testbed preset {preset!r} (seed {seed})")
+    return str(hit.iloc[0])

@@ -1,0 +1,221 @@
+"""Build a population: tokenizers, corpora, training runs, post-training, ground truth, manifest.
+
+Layout under ``data_home()/testbed/<fingerprint>/``::
+
+    preset.json               what was built (preset, seed, versions) — the fingerprint's input
+    tokenizers/<family>/      one trained tokenizer per model family
+    corpora/<family>-<recipe>.npy   packed training rows
+    runs/<run_id>/step-NNNNNN/      base checkpoints (transformers directories)
+    runs/<run_id>/sft/, rl/         post-trained models
+    runs/<run_id>/record.json       the run's manifest records: written last, marks it done
+    runs/<run_id>/truth.parquet     per-example ground truth of every model of the run
+    manifest.parquet          rewritten after every finished run (status.json says how many)
+
+Runs are independent jobs spread over worker processes (one thread each: tiny models scale
+poorly with threads, and single-threaded float32 is bit-for-bit deterministic). A run is done
+when its ``record.json`` exists, so a killed build resumes run by run. ``index.json`` beside the
+fingerprint directories maps ``<preset>:<seed>`` to the latest fingerprint built for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from lmforecast.errors import UserError
+from lmforecast.fingerprint import hash_json
+from lmforecast.paths import data_home
+from lmforecast.testbed import architectures, generic
+from lmforecast.testbed.manifest import ModelRecord, write_manifest
+from lmforecast.testbed.presets import Preset, RunSpec, get_preset
+
+FORMAT_VERSION = 1  # bump when a change to the code changes what a build produces
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What the build reports: a phase, how far it is, and a line saying what just happened."""
+
+    phase: str  # "tokenizers" | "corpora" | "runs" | "manifest" | "done"
+    done: int
+    total: int
+    message: str = ""
+
+
+Progress = Callable[[ProgressEvent], None]
+
+
+def testbed_root() -> Path:
+    return data_home() / "testbed"
+
+
+def fingerprint(preset: Preset, seed: int) -> str:
+    """Hash of everything that decides the population."""
+    import tokenizers
+    import torch
+    import transformers
+
+    _, _, generic_hash = generic.pool()
+    return hash_json(
+        {
+            "preset": preset.spec(),
+            "seed": seed,
+            "format": FORMAT_VERSION,
+            "generic": generic_hash,
+            "versions": [torch.__version__, transformers.__version__, tokenizers.__version__],
+        }
+    )
+
+
+def population_dir(preset: str | Preset = "full", seed: int = 0) -> Path:
+    """Directory of a built population (from ``index.json``; raises if never built)."""
+    p = get_preset(preset) if isinstance(preset, str) else preset
+    index = _read_index()
+    key = f"{p.name}:{seed}"
+    if key not in index:
+        raise UserError(
+            f"testbed preset {p.name!r} (seed {seed}) is not built under {testbed_root()}; "
+            f"run `lmforecast testbed build --preset {p.name} --seed {seed}`"
+        )
+    return testbed_root() / index[key]
+
+
+def _read_index() -> dict[str, str]:
+    path = testbed_root() / "index.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+def _update_index(preset: Preset, seed: int, fp: str) -> None:
+    index = _read_index()
+    index[f"{preset.name}:{seed}"] = fp
+    _write_json(testbed_root() / "index.json", index)
+
+
+# -- worker-side jobs (top-level functions: they are pickled by name) ---------------------------
+def _init_worker(threads: int) -> None:
+    import torch
+    import transformers
+
+    torch.set_num_threads(threads)
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+
+def _corpus_job(root: str, preset: Preset, seed: int, family: str, recipe: str) -> str:
+    import numpy as np
+
+    from lmforecast.testbed import corpora
+    from lmforecast.testbed.tokenizer import EOS, load_tokenizer
+
+    target = Path(root) / "corpora" / f"{family}-{recipe}.npy"
+    if target.is_file():
+        return str(target)
+    tok = load_tokenizer(Path(root) / "tokenizers" / family)
+    eos = tok.token_to_id(EOS)
+    rows = corpora.build_corpus(
+        corpora.RECIPES[recipe], seed, tok, eos, preset.train.tokens, preset.train.seq_len
+    )
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, rows)
+    os.replace(tmp, target)
+    return str(target)
+
+
+def _run_job(root: str, preset: Preset, seed: int, run: RunSpec) -> list[dict[str, Any]]:
+    from lmforecast.testbed.runner import execute_run
+
+    return [asdict(r) for r in execute_run(Path(root), preset, seed, run)]
+
+
+# -- the build --------------------------------------------------------------------------------
+def _tokenizers(root: Path, preset: Preset, seed: int, progress: Progress) -> None:
+    from lmforecast.testbed import corpora
+    from lmforecast.testbed.tokenizer import save_tokenizer, train_tokenizer
+
+    families = sorted({r.family for r in preset.runs})
+    texts: list[str] | None = None
+    for i, name in enumerate(families):
+        target = root / "tokenizers" / name
+        if not (target / "tokenizer.json").is_file():
+            if texts is None:
+                texts = corpora.tokenizer_texts(seed, preset.tokenizer_problems)
+            tok = train_tokenizer(texts, architectures.FAMILIES[name].vocab_size)
+            tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
+            tmp.mkdir(parents=True, exist_ok=True)
+            save_tokenizer(tok, tmp, preset.max_length)
+            os.replace(tmp, target)
+        progress(ProgressEvent("tokenizers", i + 1, len(families), f"tokenizer {name}"))
+
+
+def run_order(runs: tuple[RunSpec, ...]) -> list[RunSpec]:
+    """Cheapest size first, across every recipe and family, so a build cut short leaves whole
+    sub-grids (every recipe at the small sizes) rather than a few large runs."""
+    by_size = sorted({architectures.FAMILIES[r.family].size(r.size) for r in runs}, key=_cost)
+    rank = {s: i for i, s in enumerate(by_size)}
+    fam_rank = {f: i for i, f in enumerate(dict.fromkeys(r.family for r in runs))}
+
+    def key(r: RunSpec) -> tuple[int, int]:
+        return rank[architectures.FAMILIES[r.family].size(r.size)], fam_rank[r.family]
+
+    return sorted(runs, key=key)
+
+
+def _cost(size: architectures.SizeSpec) -> float:
+    return float(size.hidden**2 * size.layers)
+
+
+def build(
+    preset: str | Preset = "ci",
+    seed: int = 0,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> Path:
+    """Build (or finish building) a population; returns its directory. Idempotent."""
+    p = get_preset(preset) if isinstance(preset, str) else preset
+    report: Progress = progress or (lambda e: None)
+    fp = fingerprint(p, seed)
+    root = testbed_root() / fp
+    (root / "corpora").mkdir(parents=True, exist_ok=True)
+    (root / "runs").mkdir(parents=True, exist_ok=True)
+    (root / "tokenizers").mkdir(parents=True, exist_ok=True)
+    _write_json(root / "preset.json", {"preset": p.spec(), "seed": seed, "fingerprint": fp})
+    _update_index(p, seed, fp)
+    _tokenizers(root, p, seed, report)
+
+    n_workers = max(1, workers or p.workers)
+    threads = max(1, (os.cpu_count() or 1) // n_workers)
+    ctx = get_context("spawn")  # fresh workers: they see this process's environment now
+    records: list[ModelRecord] = []
+    with ProcessPoolExecutor(
+        n_workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
+    ) as pool:
+        pairs = sorted({(r.family, r.recipe) for r in p.runs})
+        futures = [pool.submit(_corpus_job, str(root), p, seed, f, r) for f, r in pairs]
+        for i, corpus in enumerate(as_completed(futures)):
+            name = Path(corpus.result()).stem
+            report(ProgressEvent("corpora", i + 1, len(futures), f"corpus {name}"))
+        jobs = {pool.submit(_run_job, str(root), p, seed, run): run for run in run_order(p.runs)}
+        for i, fut in enumerate(as_completed(jobs)):
+            rows = fut.result()
+            records.extend(ModelRecord(**r) for r in rows)
+            # The manifest grows with every finished run: a build cut short is usable as it is.
+            write_manifest(records, root / "manifest.parquet")
+            _write_json(root / "status.json", {"runs_done": i + 1, "runs_total": len(jobs)})
+            report(ProgressEvent("runs", i + 1, len(jobs), f"run {jobs[fut].run_id}"))
+    write_manifest(records, root / "manifest.parquet")
+    report(ProgressEvent("manifest", 1, 1, f"{len(records)} models"))
+    report(ProgressEvent("done", 1, 1, str(root)))
+    return root
