@@ -43,6 +43,20 @@ def proxy_metrics_side_by_side(models: tuple[str, ...], task_name: str, limit: i
 @app.command()
 def demo(
     limit: Annotated[int, typer.Option(help="gsm8k:gold requests to score")] = 100,
+    real: Annotated[bool, typer.Option(help="also compare the two real models")] = True,
 ) -> None:
-    """Score the two built-in real models on gsm8k:gold and compare their proxy metrics."""
-    proxy_metrics_side_by_side(DEMO_MODELS, "gsm8k:gold", limit)
+    """The main job: build (or reuse) the `ci` testbed, compute proxies and ground truth, print
+    the three forecasting settings with cost ratios; then the two real models side by side."""
+    from lmforecast import testbed
+    from lmforecast.cli.experiment import print_patel
+    from lmforecast.experiments.patel import PatelConfig, run_patel
+
+    with console.status("testbed ci: building or reusing") as status:
+        testbed.build("ci", 0, progress=lambda *a: status.update(" ".join(map(str, a))[:100]))
+    with console.status("scoring the ci population") as status:
+        result = run_patel(
+            PatelConfig(preset="ci", docs_per_task=24), progress=lambda m: status.update(m)
+        )
+    print_patel(result)
+    if real:
+        proxy_metrics_side_by_side(DEMO_MODELS, "gsm8k:gold", limit)

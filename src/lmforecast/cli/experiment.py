@@ -43,12 +43,13 @@ def frame_table(title: str, frame: pd.DataFrame, floats: str = "{:.3f}") -> Tabl
 
 def print_patel(result: Any) -> None:
     """The three settings' tables and the cost ratio."""
-    console.print(
-        frame_table(
-            "(a) cross-family model selection: Spearman vs true accuracy, leave-two-tasks-out",
-            result.selection,
+    if not result.selection.empty:
+        console.print(
+            frame_table(
+                "(a) cross-family model selection: Spearman vs true accuracy, leave-two-tasks-out",
+                result.selection,
+            )
         )
-    )
     data = result.data_selection
     if not data.empty:
         summary = result.data_selection_summary

@@ -411,15 +411,28 @@ def run_patel(
     notes = [
         f"scored {proxies['model_id'].nunique()} checkpoints in {time.perf_counter() - start:.0f} s"
     ]
+    # A population too small or too early to separate models (e.g. every accuracy 0 in the
+    # `ci` preset) makes a setting undefined: it is reported as a note, not a crash.
     if progress is not None:
         progress("setting (a): model selection")
-    selection = model_selection(manifest, proxies, families)
+    try:
+        selection = model_selection(manifest, proxies, families)
+    except ValueError as e:
+        selection = pd.DataFrame()
+        notes.append(f"setting (a) not computable on this population: {e}")
     if progress is not None:
         progress("setting (b): data selection")
-    data_table, data_summary = data_selection(manifest, proxies, families, config)
+    try:
+        data_table, data_summary = data_selection(manifest, proxies, families, config)
+    except ValueError as e:
+        data_table, data_summary = pd.DataFrame(), {}
+        notes.append(f"setting (b) not computable on this population: {e}")
     if progress is not None:
         progress("setting (c): extrapolation")
-    extra, extra_notes = extrapolation(manifest, proxies, families, config)
+    try:
+        extra, extra_notes = extrapolation(manifest, proxies, families, config)
+    except ValueError as e:
+        extra, extra_notes = pd.DataFrame(), [f"setting (c) not computable: {e}"]
     return PatelResult(
         proxies=proxies.drop(columns=["instances", "doc_ids"]),
         selection=selection,
