@@ -143,7 +143,7 @@ def _weights_hash(root: Path) -> dict[str, str]:
 
 def test_same_seed_same_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two small runs built twice from the same seed give bit-identical checkpoints."""
-    from lmforecast.testbed.build import build
+    from lmforecast.testbed.builder import build
 
     ci = PRESETS["ci"]
     tiny = replace(

@@ -26,7 +26,7 @@ def build_cmd(
     workers: int = typer.Option(0, help="worker processes (0: the preset's default)"),
 ) -> None:
     """Build a population (resumes where a killed build stopped)."""
-    from lmforecast.testbed.build import ProgressEvent, build
+    from lmforecast.testbed.builder import ProgressEvent, build
 
     with Progress(
         TextColumn("{task.description}"),

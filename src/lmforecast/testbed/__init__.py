@@ -35,15 +35,15 @@ __all__ = ["TASK_NAMES", "build", "load_manifest", "model_path", "population_dir
 def build(
     preset: str = "ci", seed: int = 0, progress: Any = None, workers: int | None = None
 ) -> Path:
-    """Build (or resume building) a population; see :func:`lmforecast.testbed.build.build`."""
-    from lmforecast.testbed.build import build as _build
+    """Build (or resume building) a population; see :func:`lmforecast.testbed.builder.build`."""
+    from lmforecast.testbed.builder import build as _build
 
     return _build(preset, seed, progress, workers)
 
 
 def population_dir(preset: str = "full", seed: int = 0) -> Path:
     """Directory of a built population (raises a one-line error if it was never built)."""
-    from lmforecast.testbed.build import population_dir as _dir
+    from lmforecast.testbed.builder import population_dir as _dir
 
     return _dir(preset, seed)
 

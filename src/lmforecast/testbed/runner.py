@@ -1,6 +1,6 @@
 """One run of the grid, end to end: pretrain, post-train, ground truth, records.
 
-Called in a worker process by :mod:`lmforecast.testbed.build`. A run whose ``record.json``
+Called in a worker process by :mod:`lmforecast.testbed.builder`. A run whose ``record.json``
 exists is done and is only read back; otherwise it is redone from the start (deterministically,
 so a resumed build produces the same models as an uninterrupted one).
 """

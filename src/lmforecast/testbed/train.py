@@ -62,7 +62,7 @@ def checkpoint_steps(steps: int, n: int, first: float) -> list[int]:
     and the run continues to 18x that compute.
 
     >>> checkpoint_steps(640, 12, 1 / 64)
-    [10, 15, 21, 31, 46, 67, 97, 142, 208, 303, 442, 640]
+    [10, 15, 21, 31, 45, 66, 97, 141, 206, 300, 439, 640]
     """
     lo = max(1.0, first * steps)
     out: list[int] = []
