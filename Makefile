@@ -38,8 +38,8 @@ format: venv
 test: venv lint
 	$(VENV)/bin/pytest
 
-$(BENCH_STAMP): $(STAMP) requirements-bench.txt
-	grep -v '^#' requirements.txt > $(VENV)/constraints.txt
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt requirements-torch.txt
+	grep -hv '^#' requirements-torch.txt requirements.txt > $(VENV)/constraints.txt
 	$(PY) -m pip install -q -c $(VENV)/constraints.txt -r requirements-bench.txt
 	touch $(BENCH_STAMP)
 
