@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,3 +29,15 @@ def lmf_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("LMFORECAST_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def ci_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """The ``ci`` preset, built once under a temporary data home (returned with its manifest)."""
+    from lmforecast.testbed import build, load_manifest
+
+    home = tmp_path_factory.mktemp("testbed-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LMFORECAST_HOME", str(home))
+        build("ci", seed=0)
+        return home, load_manifest("ci", seed=0)

@@ -82,6 +82,8 @@ CONFIGS = [
     ScoreConfig(batch_size=8, prefix_sharing=True, min_prefix_tokens=4),
     # A vocabulary chunk far smaller than the vocabulary: the streaming path is exercised.
     ScoreConfig(batch_size=2, min_prefix_tokens=4, vocab_chunk_elements=4096),
+    # Units of 2 requests: one shared prefix spans several units (its cache is reused).
+    ScoreConfig(batch_size=2, min_prefix_tokens=4, unit_size=2),
 ]
 
 
@@ -112,6 +114,18 @@ def test_plan_shares_the_few_shot_prefix(tiny_llama_dir: Path) -> None:
     assert any(set(range(5)) <= set(u.members) for u in shared)
     for u in plan:  # the prefix never reaches a scored position
         assert all(u.prefix_length <= enc[i].score_start for i in u.members)
+
+
+def test_shared_prefix_runs_once_across_units(tiny_llama_dir: Path) -> None:
+    model = load_model(str(tiny_llama_dir))
+    engine = ScoringEngine(model, ScoreConfig(min_prefix_tokens=4, unit_size=2))
+    enc = engine.encode(synthetic_requests())
+    plan = engine.plan(enc)
+    prefixes = {tuple(enc[u.members[0]].input_ids[: u.prefix_length]) for u in plan}
+    assert len(plan) > len(prefixes)  # some prefix spans several units
+    engine.score_encoded(enc)
+    suffix_tokens = sum(len(enc[i].input_ids) - u.prefix_length for u in plan for i in u.members)
+    assert engine.cost().forward_tokens == suffix_tokens + sum(len(p) for p in prefixes)
 
 
 def test_hidden_states_are_pooled_identically_with_and_without_sharing(

@@ -16,18 +16,6 @@ from lmforecast.testbed.presets import PRESETS, RunSpec
 from lmforecast.testbed.train import checkpoint_steps
 
 
-@pytest.fixture(scope="session")
-def ci_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
-    """The ``ci`` preset, built once under a temporary data home (returned with its manifest)."""
-    from lmforecast.testbed import build, load_manifest
-
-    home = tmp_path_factory.mktemp("testbed-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LMFORECAST_HOME", str(home))
-        build("ci", seed=0)
-        return home, load_manifest("ci", seed=0)
-
-
 def test_problems_have_verifiable_gold_solutions() -> None:
     from lmforecast.testbed.tasks import is_correct
 

@@ -42,7 +42,7 @@ def proxy_metrics_side_by_side(models: tuple[str, ...], task_name: str, limit: i
 
 @app.command()
 def demo(
-    limit: Annotated[int, typer.Option(help="gsm8k:gold requests to score")] = 100,
+    limit: Annotated[int, typer.Option(help="gsm8k:gold requests per real model")] = 20,
     real: Annotated[bool, typer.Option(help="also compare the two real models")] = True,
 ) -> None:
     """The main job: build (or reuse) the `ci` testbed, compute proxies and ground truth, print
@@ -55,7 +55,7 @@ def demo(
         testbed.build("ci", 0, progress=lambda *a: status.update(" ".join(map(str, a))[:100]))
     with console.status("scoring the ci population") as status:
         result = run_patel(
-            PatelConfig(preset="ci", docs_per_task=24), progress=lambda m: status.update(m)
+            PatelConfig(preset="ci", docs_per_task=48), progress=lambda m: status.update(m)
         )
     print_patel(result)
     if real:

@@ -41,6 +41,33 @@ def frame_table(title: str, frame: pd.DataFrame, floats: str = "{:.3f}") -> Tabl
     return table
 
 
+def data_selection_pivot(data: pd.DataFrame) -> pd.DataFrame:
+    """Setting (b) as signal x (size, checkpoint): decision accuracy, plus a row of compute.
+
+    Three checkpoints per size (first, middle, final) keep the table readable; the JSON output
+    has every checkpoint.
+    """
+    columns: list[tuple[str, int]] = []
+    for size, group in data.groupby("size", sort=False):
+        steps = sorted(group["step"].unique())
+        for step in dict.fromkeys((steps[0], steps[len(steps) // 2], steps[-1])):
+            columns.append((str(size), int(step)))
+    out: dict[str, list[Any]] = {"signal": []}
+    labels = [f"{size} @{step}" for size, step in columns]
+    for label in labels:
+        out[label] = []
+    keyed = data.set_index(["signal", "size", "step"])
+    for signal in dict.fromkeys(data["signal"]):
+        out["signal"].append(signal)
+        for label, (size, step) in zip(labels, columns, strict=True):
+            out[label].append(float(keyed.loc[(signal, size, step), "decision_accuracy"]))
+    direct = data[data["signal"].str.startswith("direct")].set_index(["size", "step"])
+    out["signal"].append("compute (fraction of target training, direct eval)")
+    for label, key in zip(labels, columns, strict=True):
+        out[label].append(float(direct.loc[key, "compute_fraction"]))
+    return pd.DataFrame(out)
+
+
 def print_patel(result: Any) -> None:
     """The three settings' tables and the cost ratio."""
     if not result.selection.empty:
@@ -53,22 +80,18 @@ def print_patel(result: Any) -> None:
     data = result.data_selection
     if not data.empty:
         summary = result.data_selection_summary
-        last = data[data["step"] == data["step"].max()]
-        first = data[data["step"] == data["step"].min()]
         console.print(
             frame_table(
-                f"(b) data selection: rank {summary['recipes']} recipes at size "
-                f"{summary['large_size']} from size {summary['small_size']} "
-                "(earliest and final checkpoints)",
-                pd.concat([first, last])[
-                    ["signal", "step", "compute_fraction", "decision_accuracy", "spearman"]
-                ],
+                f"(b) data selection: decision accuracy ranking {summary['recipes']} recipes at "
+                f"size {summary['large_size']} ({summary['pairs']} pairs) from smaller sizes' "
+                "first, middle and final checkpoints",
+                data_selection_pivot(data),
             )
         )
         boot = summary.get("bootstrap", {})
         for name, b in boot.items():
             console.print(
-                f"  final small checkpoint, proxy {name}: decision accuracy "
+                f"  final {summary['small_size']} checkpoints, proxy {name}: decision accuracy "
                 f"{b['decision_accuracy']:.3f} [{b['ci'][0]:.3f}, {b['ci'][1]:.3f}] "
                 "(95% CI, resampling expert solutions)"
             )
@@ -76,20 +99,40 @@ def print_patel(result: Any) -> None:
         best = summary.get("direct_best_decision_accuracy", float("nan"))
         at = summary.get("direct_best_compute_fraction", float("nan"))
         matched = (
-            f"matched by {summary['proxy_matching_signal']} at "
+            f"matched by {summary['proxy_matching_signal']} ({summary['proxy_matching_at']}) at "
             f"{summary['proxy_matching_compute_fraction']:.2e} ({ratio:.1f}x less compute)"
             if ratio
             else "no proxy matched it"
         )
         console.print(
-            f"  direct evaluation's best decision accuracy {best:.3f} at {at:.2e} of the "
-            f"target compute; {matched}"
+            f"  direct evaluation's best decision accuracy {best:.3f} "
+            f"({summary.get('direct_best_at', '')}) at {at:.2e} of the target compute; {matched}"
         )
+        pareto = summary.get("pareto", [])
+        if pareto:
+            console.print(
+                "  Pareto front (compute fraction, decision accuracy): "
+                + "; ".join(
+                    f"{q['point']} {q['compute_fraction']:.2e} -> {q['decision_accuracy']:.3f}"
+                    for q in pareto
+                )
+            )
     if not result.extrapolation.empty:
         console.print(
             frame_table(
                 "(c) training-time forecasting of final accuracy (lower is better)",
                 result.extrapolation,
+            )
+        )
+    if not result.regression.empty:
+        wide = result.regression.pivot_table(
+            index=["signal", "method"], columns="scheme", values=["r2", "mae"], sort=False
+        )
+        wide.columns = [f"{metric} {scheme}" for metric, scheme in wide.columns]
+        console.print(
+            frame_table(
+                "signal -> accuracy maps over final models, held out (R², MAE)",
+                wide.reset_index(),
             )
         )
     console.print(
@@ -129,6 +172,7 @@ def patel(
                     "data_selection": result.data_selection.to_dict("records"),
                     "data_selection_summary": result.data_selection_summary,
                     "extrapolation": result.extrapolation.to_dict("records"),
+                    "regression": result.regression.to_dict("records"),
                     "cost": result.cost.to_dict("records"),
                     "notes": result.notes,
                 },

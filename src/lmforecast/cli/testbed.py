@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.progress import (
     BarColumn,
@@ -21,7 +23,7 @@ app.add_typer(testbed_app, name="testbed")
 
 @testbed_app.command("build")
 def build_cmd(
-    preset: str = typer.Option("ci", help="ci (about a minute) or full (the real population)"),
+    preset: str = typer.Option("ci", help="ci (about three minutes) or full (the real population)"),
     seed: int = typer.Option(0, help="another seed builds a different but equivalent population"),
     workers: int = typer.Option(0, help="worker processes (0: the preset's default)"),
 ) -> None:
@@ -56,6 +58,9 @@ def show_cmd(
     stage: str = typer.Option("", help="base, sft or rl"),
     final_only: bool = typer.Option(False, "--final-only", help="only final checkpoints"),
     paths: bool = typer.Option(False, "--paths", help="show model directories"),
+    summary: bool = typer.Option(
+        False, "--summary", help="only the population summary (accuracy spread, CE vs accuracy)"
+    ),
 ) -> None:
     """Print the manifest: one row per model with its ground truth."""
     from lmforecast.testbed import load_manifest
@@ -69,6 +74,9 @@ def show_cmd(
         df = df[df["stage"] == stage]
     if final_only:
         df = df[df["final"]]
+    if summary:
+        _print_summary(df)
+        return
     table = Table(title=f"testbed {preset} (seed {seed}): {len(df)} models")
     cols = ["model_id", "params", "tokens", "flops", "acc_arith", "acc_list", "acc_trace"]
     cols += ["pass1_arith", "pass1_list", "pass1_trace", "generic_bpb"] + (
@@ -89,6 +97,10 @@ def show_cmd(
                 cells.append(str(v))
         table.add_row(*cells)
     console.print(table)
+    _print_summary(df)
+
+
+def _print_summary(df: Any) -> None:
     if len(df):
         from lmforecast.testbed.manifest import population_summary
 

@@ -94,6 +94,7 @@ class ScoringEngine:
         self._forward_tokens = 0
         self._scored_tokens = 0
         self._seconds = 0.0
+        self._last_prefix: tuple[tuple[int, ...], Any] | None = None
 
     # -- planning ---------------------------------------------------------------------------
     def encode(self, requests: Sequence[Request]) -> list[EncodedRequest]:
@@ -134,33 +135,37 @@ class ScoringEngine:
         prefix_len = unit.prefix_length
         out: list[RequestScore] = []
         with torch.inference_mode():
-            cache = None
-            prefix_hidden: tuple[torch.Tensor, ...] = ()
-            if prefix_len:
-                ids = torch.tensor([members[0].input_ids[:prefix_len]], device=self.device)
-                result = self.body(
-                    input_ids=ids,
-                    use_cache=True,
-                    output_hidden_states=bool(self.hidden_layers),
-                )
-                cache = result.past_key_values
-                if self.hidden_layers:
-                    prefix_hidden = tuple(result.hidden_states)
-                self._forward_tokens += prefix_len
+            cache = self._prefix_cache(members[0].input_ids[:prefix_len]) if prefix_len else None
             for b0 in range(0, len(members), self.config.batch_size):
                 batch = members[b0 : b0 + self.config.batch_size]
-                out.extend(self._run_batch(batch, prefix_len, cache, prefix_hidden))
+                out.extend(self._run_batch(batch, prefix_len, cache))
                 if progress is not None:
                     progress(len(batch), sum(len(r.targets) for r in batch))
         self._seconds += time.perf_counter() - start
         return out
+
+    def _prefix_cache(self, prefix: Sequence[int]) -> Any:
+        """The KV cache of a shared prefix, run once and kept for the next unit.
+
+        Work units are cut to a fixed number of requests (one stored shard each), so a long
+        few-shot prompt shared by a whole task spans many units; keeping the last prefix's cache
+        runs it once per task instead of once per unit. Batches never write into it (see
+        :func:`expand_cache`), so reuse is exact.
+        """
+        key = tuple(prefix)
+        if self._last_prefix is not None and self._last_prefix[0] == key:
+            return self._last_prefix[1]
+        ids = torch.tensor([list(prefix)], device=self.device)
+        cache = self.body(input_ids=ids, use_cache=True).past_key_values
+        self._forward_tokens += len(prefix)
+        self._last_prefix = (key, cache)
+        return cache
 
     def _run_batch(
         self,
         batch: Sequence[EncodedRequest],
         prefix_len: int,
         prefix_cache: Any,
-        prefix_hidden: tuple[torch.Tensor, ...],
     ) -> list[RequestScore]:
         rows = len(batch)
         suffixes = [r.input_ids[prefix_len:] for r in batch]
@@ -203,7 +208,7 @@ class ScoringEngine:
             self.config.vocab_chunk_elements,
         )
         self._scored_tokens += len(targets)
-        pooled = self._pool_hidden(batch, prefix_len, result, prefix_hidden)
+        pooled = self._pool_hidden(batch, prefix_len, result)
         logprob = stats.logprob.double().cpu().numpy()
         entropy = stats.entropy.cpu().numpy()
         rank = stats.rank.cpu().numpy()
@@ -237,13 +242,12 @@ class ScoringEngine:
         batch: Sequence[EncodedRequest],
         prefix_len: int,
         result: Any,
-        prefix_hidden: tuple[torch.Tensor, ...],
     ) -> list[dict[str, np.ndarray]]:
         """Pooled hidden states per request: the last context token and/or the mean over the
-        positions that predict the continuation (both lie in the suffix, never in the prefix)."""
+        positions that predict the continuation (both lie in the suffix, never in the shared
+        prefix: see plan.group_by_prefix)."""
         if not self.hidden_layers:
             return []
-        del prefix_hidden  # scored positions are never in the prefix (see plan.group_by_prefix)
         states = result.hidden_states
         pooled: list[dict[str, np.ndarray]] = []
         for i, r in enumerate(batch):

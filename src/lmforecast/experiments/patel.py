@@ -27,7 +27,9 @@ import pandas as pd
 
 from lmforecast.engine import ScoreConfig
 from lmforecast.forecast.agreement import agreement, rank_agreement
+from lmforecast.forecast.cost import pareto_front
 from lmforecast.forecast.extrapolation import TrainingRun, evaluate_extrapolation
+from lmforecast.forecast.regression import evaluate_regression
 from lmforecast.forecast.selection import leave_two_tasks_out, single_feature_scorer
 from lmforecast.models import load_model
 from lmforecast.signals import scored
@@ -71,6 +73,7 @@ class PatelResult:
     data_selection: pd.DataFrame  # setting (b): decision accuracy vs compute
     data_selection_summary: dict[str, Any]
     extrapolation: pd.DataFrame  # setting (c)
+    regression: pd.DataFrame  # signal -> accuracy maps, held out (loo and by family)
     cost: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
@@ -112,11 +115,11 @@ def score_population(
             values = task_proxies(records, counts, last_n_tokens=config.last_n_tokens)
             per_instance = np.array(
                 [
-                    [
-                        instance_proxies(r, counts, last_n_tokens=config.last_n_tokens)[n]
-                        for n in NAMED_PROXIES
-                    ]
-                    for r in records
+                    [values_r[n] for n in NAMED_PROXIES]
+                    for values_r in (
+                        instance_proxies(r, counts, last_n_tokens=config.last_n_tokens)
+                        for r in records
+                    )
                 ]
             )
             rows.append(
@@ -195,52 +198,65 @@ def data_selection(
     families: Sequence[str],
     config: PatelConfig,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Setting (b): rank recipes of the largest main-family size from the smallest size."""
+    """Setting (b): rank the recipes of the largest main-family size from every smaller size.
+
+    Every checkpoint of every smaller size is one point of a decision-accuracy-vs-compute curve
+    (as in DataDecide); compute is the training compute of the small models up to that
+    checkpoint plus the cost of the signal (scoring for proxies, generation + grading for direct
+    evaluation), as a fraction of the target models' training compute. The summary compares the
+    best decision accuracy direct evaluation reaches at any small size with the cheapest proxy
+    point that matches it.
+    """
     main = manifest[(manifest["family"] == config.main_family) & (manifest["stage"] == "base")]
     by_size = main.groupby("size")["params"].first().sort_values()
-    small, large = str(by_size.index[0]), str(by_size.index[-1])
+    if len(by_size) < 2:
+        raise ValueError(f"family {config.main_family!r} has fewer than two sizes")
+    large = str(by_size.index[-1])
     targets = main[(main["size"] == large) & main["final"]].set_index("recipe")
     recipes = sorted(targets.index)
     acc_cols = [f"acc_{f}" for f in families]
     truth = targets.loc[recipes, acc_cols].mean(axis=1).to_numpy(float)
     target_flops = float(targets.loc[recipes, "flops"].sum())
-    small_runs = main[main["size"] == small]
     rows = []
-    for step, ckpt in small_runs.groupby("step"):
-        ckpt = ckpt.set_index("recipe")
-        if not set(recipes) <= set(ckpt.index):
-            continue
-        ckpt = ckpt.loc[recipes]
-        train_flops = float(ckpt["flops"].sum())
-        score_flops = float(
-            proxies[proxies["model_id"].isin(ckpt["model_id"])]["score_flops"].sum()
-        )
-        eval_flops = float(ckpt["eval_flops"].sum())
-        direct = ckpt[acc_cols].mean(axis=1).to_numpy(float)
-        signals: dict[str, tuple[np.ndarray, float]] = {
-            "direct evaluation (small-model accuracy)": (direct, train_flops + eval_flops),
-            "generic-text cross-entropy": (-ckpt["generic_bpb"].to_numpy(float), train_flops),
-        }
-        for name in NAMED_PROXIES:
-            values = np.array(
-                [_mean_over_tasks(proxies, m, name) for m in ckpt["model_id"]]
-            ) * proxy_sign(name)
-            signals[f"proxy {name}"] = (values, train_flops + score_flops)
-        for name, (values, flops) in signals.items():
-            agree = rank_agreement(values, truth)
-            rows.append(
-                {
-                    "signal": name,
-                    "step": int(step),
-                    "tokens": int(ckpt["tokens"].iloc[0]),
-                    "compute_fraction": flops / target_flops,
-                    "decision_accuracy": agree.decision_accuracy,
-                    "spearman": agree.spearman,
-                }
+    for size in map(str, by_size.index[:-1]):
+        for step, ckpt in main[main["size"] == size].groupby("step"):
+            ckpt = ckpt.set_index("recipe")
+            if not set(recipes) <= set(ckpt.index):
+                continue
+            ckpt = ckpt.loc[recipes]
+            train_flops = float(ckpt["flops"].sum())
+            score_flops = float(
+                proxies[proxies["model_id"].isin(ckpt["model_id"])]["score_flops"].sum()
             )
+            eval_flops = float(ckpt["eval_flops"].sum())
+            direct = ckpt[acc_cols].mean(axis=1).to_numpy(float)
+            signals: dict[str, tuple[np.ndarray, float]] = {
+                "direct evaluation (small-model accuracy)": (direct, train_flops + eval_flops),
+                "generic-text cross-entropy": (-ckpt["generic_bpb"].to_numpy(float), train_flops),
+            }
+            for name in NAMED_PROXIES:
+                values = np.array(
+                    [_mean_over_tasks(proxies, m, name) for m in ckpt["model_id"]]
+                ) * proxy_sign(name)
+                signals[f"proxy {name}"] = (values, train_flops + score_flops)
+            for name, (values, flops) in signals.items():
+                agree = rank_agreement(values, truth)
+                rows.append(
+                    {
+                        "signal": name,
+                        "size": size,
+                        "step": int(step),
+                        "tokens": int(ckpt["tokens"].iloc[0]),
+                        "compute_fraction": flops / target_flops,
+                        "decision_accuracy": agree.decision_accuracy,
+                        "spearman": agree.spearman,
+                    }
+                )
     table = pd.DataFrame(rows)
+    small = str(by_size.index[0])
     summary: dict[str, Any] = {
         "small_size": small,
+        "small_sizes": [str(x) for x in by_size.index[:-1]],
         "large_size": large,
         "recipes": len(recipes),
         "pairs": len(recipes) * (len(recipes) - 1) // 2,
@@ -253,16 +269,35 @@ def data_selection(
     reach = proxy_rows[proxy_rows["decision_accuracy"] >= best_direct["decision_accuracy"]]
     summary["direct_best_decision_accuracy"] = float(best_direct["decision_accuracy"])
     summary["direct_best_compute_fraction"] = float(best_direct["compute_fraction"])
+    summary["direct_best_at"] = f"{best_direct['size']} step {best_direct['step']}"
     if reach.empty:
         summary["proxy_matching_compute_fraction"] = None
         summary["compute_ratio"] = None
     else:
         cheapest = reach.loc[reach["compute_fraction"].idxmin()]
         summary["proxy_matching_signal"] = str(cheapest["signal"])
+        summary["proxy_matching_at"] = f"{cheapest['size']} step {cheapest['step']}"
         summary["proxy_matching_compute_fraction"] = float(cheapest["compute_fraction"])
         summary["compute_ratio"] = float(
             best_direct["compute_fraction"] / cheapest["compute_fraction"]
         )
+    finite_rows = table[np.isfinite(table["decision_accuracy"])]
+    summary["pareto"] = [
+        {"compute_fraction": c, "decision_accuracy": a, "point": n}
+        for c, a, n in pareto_front(
+            zip(
+                finite_rows["compute_fraction"],
+                finite_rows["decision_accuracy"],
+                finite_rows["signal"]
+                + " ("
+                + finite_rows["size"]
+                + " @"
+                + finite_rows["step"].astype(str)
+                + ")",
+                strict=True,
+            )
+        )
+    ]
     # Example-bootstrap interval for the final small checkpoint's best proxy (and direct).
     summary["bootstrap"] = _bootstrap_final(manifest, proxies, families, config, small, large)
     return table, summary
@@ -378,6 +413,56 @@ def extrapolation(
     return pd.DataFrame(rows), notes
 
 
+REGRESSION_METHODS = ("linear", "sigmoid", "isotonic")
+
+
+def accuracy_regression(
+    manifest: pd.DataFrame, proxies: pd.DataFrame, families: Sequence[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Signal -> accuracy maps over the final base models, held out two ways.
+
+    Leave-one-out says how well a fitted map predicts a new model of a family it has seen;
+    leave-one-family-out, a model of an unseen family (the cross-family question). Signals: the
+    named proxies and the generic-text baseline, each averaged over tasks like the accuracy.
+    """
+    finals = manifest[(manifest["stage"] == "base") & manifest["final"]]
+    acc = finals[[f"acc_{f}" for f in families]].mean(axis=1).to_numpy(float)
+    signals = {
+        **{
+            f"proxy {n}": np.array([_mean_over_tasks(proxies, m, n) for m in finals["model_id"]])
+            for n in NAMED_PROXIES
+        },
+        "generic-text cross-entropy": finals["generic_bpb"].to_numpy(float),
+    }
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for name, x in signals.items():
+        for method in REGRESSION_METHODS:
+            for scheme, groups in (
+                ("leave-one-out", None),
+                ("leave-one-family-out", finals["family"]),
+            ):
+                try:
+                    ev = evaluate_regression(x, acc, method, groups=groups)
+                except ValueError as e:
+                    notes.append(f"regression {method} / {scheme} on {name}: {e}")
+                    continue
+                rows.append(
+                    {
+                        "signal": name,
+                        "method": method,
+                        "scheme": scheme,
+                        "r2": ev.r2,
+                        "mae": ev.mae,
+                        "interval_low": ev.interval[0],
+                        "interval_high": ev.interval[1],
+                        "coverage": ev.coverage,
+                        "models": len(x),
+                    }
+                )
+    return pd.DataFrame(rows), notes
+
+
 def cost_table(manifest: pd.DataFrame, proxies: pd.DataFrame) -> pd.DataFrame:
     """Per base model: FLOPs and seconds of the proxies vs direct evaluation (generation)."""
     base = manifest[manifest["stage"] == "base"].set_index("model_id")
@@ -411,36 +496,47 @@ def run_patel(
     notes = [
         f"scored {proxies['model_id'].nunique()} checkpoints in {time.perf_counter() - start:.0f} s"
     ]
+
     # A population too small or too early to separate models (e.g. every accuracy 0 in the
     # `ci` preset) makes a setting undefined: it is reported as a note, not a crash.
-    if progress is not None:
-        progress("setting (a): model selection")
-    try:
-        selection = model_selection(manifest, proxies, families)
-    except ValueError as e:
-        selection = pd.DataFrame()
-        notes.append(f"setting (a) not computable on this population: {e}")
-    if progress is not None:
-        progress("setting (b): data selection")
-    try:
-        data_table, data_summary = data_selection(manifest, proxies, families, config)
-    except ValueError as e:
-        data_table, data_summary = pd.DataFrame(), {}
-        notes.append(f"setting (b) not computable on this population: {e}")
-    if progress is not None:
-        progress("setting (c): extrapolation")
-    try:
-        extra, extra_notes = extrapolation(manifest, proxies, families, config)
-    except ValueError as e:
-        extra, extra_notes = pd.DataFrame(), [f"setting (c) not computable: {e}"]
+    def setting(label: str, compute: Callable[[], Any], empty: Any) -> Any:
+        if progress is not None:
+            progress(label)
+        try:
+            return compute()
+        except ValueError as e:
+            notes.append(f"{label} not computable on this population: {e}")
+            return empty
+
+    selection = setting(
+        "setting (a): model selection",
+        lambda: model_selection(manifest, proxies, families),
+        pd.DataFrame(),
+    )
+    data_table, data_summary = setting(
+        "setting (b): data selection",
+        lambda: data_selection(manifest, proxies, families, config),
+        (pd.DataFrame(), {}),
+    )
+    extra, extra_notes = setting(
+        "setting (c): extrapolation",
+        lambda: extrapolation(manifest, proxies, families, config),
+        (pd.DataFrame(), []),
+    )
+    regression, regression_notes = setting(
+        "signal -> accuracy regression",
+        lambda: accuracy_regression(manifest, proxies, families),
+        (pd.DataFrame(), []),
+    )
     return PatelResult(
         proxies=proxies.drop(columns=["instances", "doc_ids"]),
         selection=selection,
         data_selection=data_table,
         data_selection_summary=data_summary,
         extrapolation=extra,
+        regression=regression,
         cost=cost_table(manifest, proxies),
-        notes=notes + extra_notes,
+        notes=notes + extra_notes + regression_notes,
     )
 
 
