@@ -435,7 +435,7 @@ def accuracy_regression(
         "generic-text cross-entropy": finals["generic_bpb"].to_numpy(float),
     }
     rows: list[dict[str, Any]] = []
-    notes: list[str] = []
+    failed: dict[tuple[str, str], str] = {}  # (method, scheme) -> first error: one note each
     for name, x in signals.items():
         for method in REGRESSION_METHODS:
             for scheme, groups in (
@@ -445,7 +445,7 @@ def accuracy_regression(
                 try:
                     ev = evaluate_regression(x, acc, method, groups=groups)
                 except ValueError as e:
-                    notes.append(f"regression {method} / {scheme} on {name}: {e}")
+                    failed.setdefault((method, scheme), f"{name}: {e}")
                     continue
                 rows.append(
                     {
@@ -460,6 +460,7 @@ def accuracy_regression(
                         "models": len(x),
                     }
                 )
+    notes = [f"regression {m} / {sch} not computable ({why})" for (m, sch), why in failed.items()]
     return pd.DataFrame(rows), notes
 
 

@@ -286,8 +286,8 @@ def single_feature_scorer(column: int, *, sign: float = 1.0) -> FitScorer:
 class SelectionResult:
     """Leave-two-tasks-out Spearman of one scorer.
 
-    ``ci`` is a Student-t interval over folds at ``confidence``; folds share tasks, so it is
-    indicative rather than exact.
+    ``ci`` is a Student-t interval over folds at ``confidence``, clipped to Spearman's range
+    [-1, 1]; folds share tasks, so it is indicative rather than exact.
     """
 
     scorer: str
@@ -305,7 +305,7 @@ def _fold_ci(values: FloatArray, confidence: float) -> tuple[float, float]:
     half = float(scipy.stats.t.ppf(0.5 + confidence / 2, values.size - 1)) * float(
         values.std(ddof=1) / np.sqrt(values.size)
     )
-    return (m - half, m + half)
+    return (max(-1.0, m - half), min(1.0, m + half))
 
 
 def leave_two_tasks_out(
