@@ -6,10 +6,10 @@ grader), ``choice`` (for multiple-choice docs spread over several lines).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from lmforecast.errors import TaskError
+from lmforecast.jsonlines import read_json_lines
 from lmforecast.tasks.base import Doc, GenerationSpec, Request, Task
 
 
@@ -19,37 +19,27 @@ def load_jsonl_task(path: str | Path, grader: str | None = None) -> Task:
         raise TaskError(f"{path}: task file not found")
     docs: dict[str, Doc] = {}
     requests: list[Request] = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TaskError(f"{where}: not valid JSON ({e.msg})") from None
-            if not isinstance(obj, dict):
-                raise TaskError(f"{where}: expected a JSON object with context and continuation")
-            for key in ("context", "continuation"):
-                if not isinstance(obj.get(key), str):
-                    raise TaskError(f"{where}: field {key!r} missing or not a string")
-            if not obj["continuation"]:
-                raise TaskError(f"{where}: field 'continuation' is empty (nothing to score)")
-            doc_id = str(obj.get("doc_id", lineno))
-            choice = obj.get("choice")
-            if choice is not None and not isinstance(choice, int):
-                raise TaskError(f"{where}: field 'choice' must be an integer")
-            if doc_id not in docs:
-                answer = obj.get("answer")
-                docs[doc_id] = Doc(
-                    doc_id=doc_id,
-                    prompt=obj["context"],
-                    solution=obj["continuation"] if choice is None else None,
-                    answer=None if answer is None else str(answer),
-                )
-            requests.append(
-                Request(len(requests), doc_id, obj["context"], obj["continuation"], choice)
+    lines = read_json_lines(path, TaskError, "a JSON object with context and continuation")
+    for lineno, obj in lines:
+        where = f"{path}:{lineno}"
+        for key in ("context", "continuation"):
+            if not isinstance(obj.get(key), str):
+                raise TaskError(f"{where}: field {key!r} missing or not a string")
+        if not obj["continuation"]:
+            raise TaskError(f"{where}: field 'continuation' is empty (nothing to score)")
+        doc_id = str(obj.get("doc_id", lineno))
+        choice = obj.get("choice")
+        if choice is not None and not isinstance(choice, int):
+            raise TaskError(f"{where}: field 'choice' must be an integer")
+        if doc_id not in docs:
+            answer = obj.get("answer")
+            docs[doc_id] = Doc(
+                doc_id=doc_id,
+                prompt=obj["context"],
+                solution=obj["continuation"] if choice is None else None,
+                answer=None if answer is None else str(answer),
             )
+        requests.append(Request(len(requests), doc_id, obj["context"], obj["continuation"], choice))
     if not requests:
         raise TaskError(f"{path}: no requests (expected JSON lines with context and continuation)")
     return Task(

@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from lmforecast.errors import UserError
 from lmforecast.fingerprint import hash_json
+from lmforecast.jsonlines import read_json_lines
 from lmforecast.store import Store
 
 KIND = "truth_imported"
@@ -101,25 +102,6 @@ def _load_json(path: Path) -> Any:
         raise UserError(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as e:
         raise UserError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-
-
-def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text") from None
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-        if not isinstance(record, dict):
-            raise UserError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
-        yield lineno, record
 
 
 def _require(record: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
@@ -208,7 +190,7 @@ def read_lm_eval_samples(path: Path, model: str | None = None, task: str | None 
                     break
     model = _need(model, "model", path)
     rows = []
-    for lineno, rec in _json_lines(path):
+    for lineno, rec in read_json_lines(path):
         where = f"{path}:{lineno}"
         doc_id = _require(rec, "doc_id", where, (int, str))
         filt = _require(rec, "filter", where, str)
@@ -266,7 +248,7 @@ def read_olmes_metrics(path: Path, model: str | None = None, task: str | None = 
     """``task-NNN-<task>-metrics.json`` (one object) or ``metrics-all.jsonl`` (one per line)."""
     rows = []
     if path.suffix == ".jsonl":
-        for lineno, rec in _json_lines(path):
+        for lineno, rec in read_json_lines(path):
             rows += _olmes_metrics_rows(rec, f"{path}:{lineno}", path, model, task)
     else:
         data = _load_json(path)
@@ -295,7 +277,7 @@ def read_olmes_predictions(
             model = _olmes_model(data) if isinstance(data, dict) else None
     model = _need(model, "model", path)
     rows = []
-    for lineno, rec in _json_lines(path):
+    for lineno, rec in read_json_lines(path):
         where = f"{path}:{lineno}"
         doc_id = rec.get("native_id", _require(rec, "doc_id", where, (int, str)))
         if not isinstance(doc_id, int | str) or isinstance(doc_id, bool):
@@ -380,7 +362,7 @@ def _examples(rows: list[tuple[str, str, str, int, str, float]], path: Path) -> 
 
 
 def _first_record(path: Path) -> dict[str, Any] | None:
-    for _, rec in _json_lines(path):
+    for _, rec in read_json_lines(path):
         return rec
     return None
 
