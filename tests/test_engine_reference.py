@@ -125,7 +125,25 @@ def test_shared_prefix_runs_once_across_units(tiny_llama_dir: Path) -> None:
     assert len(plan) > len(prefixes)  # some prefix spans several units
     engine.score_encoded(enc)
     suffix_tokens = sum(len(enc[i].input_ids) - u.prefix_length for u in plan for i in u.members)
-    assert engine.cost().forward_tokens == suffix_tokens + sum(len(p) for p in prefixes)
+    cost = engine.cost()
+    assert cost.forward_tokens == suffix_tokens + sum(len(p) for p in prefixes)
+    # FLOPs by hand: body 2N per forward token, head 2·V·d per scored token, attention
+    # 4·layers·d_attn per causal (query, key) pair: a prefix of P attends P(P+1)/2 pairs, a
+    # suffix token at offset j below it P + j + 1 keys.
+    pairs = sum(len(p) * (len(p) + 1) // 2 for p in prefixes)
+    for u in plan:
+        for i in u.members:
+            n = len(enc[i].input_ids) - u.prefix_length
+            pairs += n * u.prefix_length + n * (n + 1) // 2
+    cfg = model.module.config
+    head = model.module.get_output_embeddings().weight.numel()
+    scored = sum(len(e.targets) for e in enc)
+    expected = (
+        2.0 * (model.num_parameters - head) * cost.forward_tokens
+        + 2.0 * head * scored
+        + 4.0 * cfg.num_hidden_layers * cfg.num_attention_heads * cfg.head_dim * pairs
+    )
+    assert cost.flops == pytest.approx(expected)
 
 
 def test_hidden_states_are_pooled_identically_with_and_without_sharing(

@@ -92,6 +92,7 @@ class ScoringEngine:
         pad = model.tokenizer.pad_token_id
         self.pad_id = int(pad) if pad is not None else 0
         self._forward_tokens = 0
+        self._attended_pairs = 0  # (query, key) pairs of causal attention, for the FLOPs count
         self._scored_tokens = 0
         self._seconds = 0.0
         self._last_prefix: tuple[tuple[int, ...], Any] | None = None
@@ -158,6 +159,7 @@ class ScoringEngine:
         ids = torch.tensor([list(prefix)], device=self.device)
         cache = self.body(input_ids=ids, use_cache=True).past_key_values
         self._forward_tokens += len(prefix)
+        self._attended_pairs += len(prefix) * (len(prefix) + 1) // 2
         self._last_prefix = (key, cache)
         return cache
 
@@ -190,6 +192,9 @@ class ScoringEngine:
         )
         hidden = result.last_hidden_state
         self._forward_tokens += sum(len(s) for s in suffixes)
+        self._attended_pairs += sum(
+            len(s) * prefix_len + len(s) * (len(s) + 1) // 2 for s in suffixes
+        )
         # Gather the positions that predict continuation tokens, row by row, without padding.
         row_idx: list[int] = []
         col_idx: list[int] = []
@@ -266,10 +271,20 @@ class ScoringEngine:
 
     # -- cost -------------------------------------------------------------------------------
     def cost(self) -> ScoringCost:
-        """Cost of everything this engine has scored so far."""
+        """Cost of everything this engine has scored so far.
+
+        FLOPs: 2 per weight per forward token in the body, 2 per output-layer weight per scored
+        position, and causal attention's score and weighted-sum products (4 * layers * d_attn
+        per attended (query, key) pair; padding not counted, sliding-window layers counted as
+        full: an upper bound).
+        """
         n_body = self.model.num_parameters - self.head.weight.numel()
-        flops = 2.0 * n_body * self._forward_tokens + 2.0 * self.head.weight.numel() * (
-            self._scored_tokens
+        per_pair = self.model.flops_per_token(1) - self.model.flops_per_token(0)
+        attention = per_pair * self._attended_pairs
+        flops = (
+            2.0 * n_body * self._forward_tokens
+            + 2.0 * self.head.weight.numel() * self._scored_tokens
+            + attention
         )
         return ScoringCost(
             seconds=self._seconds,
