@@ -60,6 +60,8 @@ def _synthetic() -> tuple[pd.DataFrame, pd.DataFrame]:
                             for n in NAMED_PROXIES
                         },
                         "score_flops": 5.0,
+                        "mc_acc": 0.25,  # chance everywhere: orders nothing
+                        "mc_flops": 5.0,
                     }
                 )
     return pd.DataFrame(manifest_rows), pd.DataFrame(proxy_rows)
@@ -78,6 +80,8 @@ def test_data_selection_hand_checked() -> None:
     assert direct.loc[2, "compute_fraction"] == pytest.approx((4 * 10 * 2000 + 4 * 50) / target)
     generic = table[table["signal"] == "generic-text cross-entropy"].set_index("step")
     assert generic.loc[1, "decision_accuracy"] == pytest.approx(0.0)  # anti-correlated
+    mc = table[table["signal"] == "multiple-choice accuracy (rc)"].set_index("step")
+    assert mc.loc[2, "decision_accuracy"] == pytest.approx(0.5)  # tied everywhere
     proxy = table[table["signal"] == "proxy top5@freq"].set_index("step")
     assert proxy.loc[1, "decision_accuracy"] == pytest.approx(1.0)
     assert proxy.loc[1, "compute_fraction"] == pytest.approx((4 * 10 * 1000 + 4 * 5) / target)
@@ -108,10 +112,11 @@ def test_run_patel_on_ci(
 
     home, manifest = ci_build
     monkeypatch.setenv("LMFORECAST_HOME", str(home))
-    result = run_patel(PatelConfig(preset="ci", docs_per_task=4, n_boot=20))
+    result = run_patel(PatelConfig(preset="ci", docs_per_task=4, n_boot=20, workers=2))
     base = manifest[manifest["stage"] == "base"]
     assert len(result.proxies) == len(base) * 3
     assert result.proxies[list(NAMED_PROXIES)].notna().all().all()
+    assert result.proxies["mc_acc"].between(0, 1).all() and (result.proxies["mc_flops"] > 0).all()
     assert (result.proxies["score_flops"] > 0).all()
     cost = result.cost.iloc[0]
     assert cost["models"] == len(base) and cost["direct_eval_flops"] > cost["proxy_flops"] > 0

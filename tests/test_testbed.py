@@ -48,6 +48,9 @@ def test_tasks_are_registered_with_grader() -> None:
         if task.kind == "text":
             assert len(task.docs) >= 100 and task.requests[0].context == ""
             continue
+        if task.kind == "rc":
+            check_choice_task(task)
+            continue
         assert len(task.docs) >= 500 and task.generation is not None
         doc = task.docs[0]
         assert task.requests[0].context == doc.prompt
@@ -55,6 +58,24 @@ def test_tasks_are_registered_with_grader() -> None:
         grader = get_grader(task.grader or "")
         assert grader(doc, doc.solution or "").correct
         assert not grader(doc, " 1 + 1 = 2.\nAnswer: -1").correct
+
+
+def check_choice_task(task) -> None:  # type: ignore[no-untyped-def]
+    """4 distinct choices per held-out problem, the gold answer at ``label``, all graded by
+    log-likelihood: the gold choice scored highest must grade correct, any other wrong."""
+    from lmforecast.truth.run import mc_truth
+
+    assert len(task.docs) >= 500 and len(task.requests) == 4 * len(task.docs)
+    labels = []
+    for doc in task.docs:
+        assert len(set(doc.choices)) == 4 and doc.choices[doc.label] == doc.answer
+        labels.append(doc.label)
+    assert len(set(labels)) == 4  # the gold position varies
+    gold = {d.doc_id: d.label for d in task.docs}
+    right = [0.0 if r.choice == gold[r.doc_id] else -1.0 for r in task.requests]
+    assert mc_truth(task, right).acc.value == 1.0
+    wrong = [-1.0 if r.choice == gold[r.doc_id] else 0.0 for r in task.requests]
+    assert mc_truth(task, wrong).acc.value == 0.0
 
 
 def test_checkpoints_dense_in_first_eighteenth() -> None:

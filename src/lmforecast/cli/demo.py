@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -55,7 +56,8 @@ def demo(
         testbed.build("ci", 0, progress=lambda *a: status.update(" ".join(map(str, a))[:100]))
     with console.status("scoring the ci population") as status:
         result = run_patel(
-            PatelConfig(preset="ci", docs_per_task=48), progress=lambda m: status.update(m)
+            PatelConfig(preset="ci", docs_per_task=48, workers=os.cpu_count() or 1),
+            progress=lambda m: status.update(m),
         )
     print_patel(result)
     if real:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -149,6 +150,9 @@ def patel(
     docs_per_task: Annotated[int, typer.Option(help="expert solutions scored per task")] = 100,
     build: Annotated[bool, typer.Option(help="build the testbed first if missing")] = True,
     output: Annotated[Path | None, typer.Option(help="write the tables as JSON here")] = None,
+    workers: Annotated[
+        int, typer.Option(help="processes scoring models in parallel (0: one per core)")
+    ] = 0,
 ) -> None:
     """Patel et al.'s three settings on a testbed population, with CIs and cost ratios."""
     from lmforecast import testbed
@@ -159,7 +163,12 @@ def patel(
             testbed.build(
                 preset, seed, progress=lambda *a: status.update(" ".join(map(str, a))[:100])
             )
-    config = PatelConfig(preset=preset, seed=seed, docs_per_task=docs_per_task)
+    config = PatelConfig(
+        preset=preset,
+        seed=seed,
+        docs_per_task=docs_per_task,
+        workers=workers if workers > 0 else (os.cpu_count() or 1),
+    )
     with console.status("scoring") as status:
         result = run_patel(config, progress=lambda msg: status.update(msg))
     print_patel(result)

@@ -19,7 +19,10 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,12 +45,15 @@ from lmforecast.signals.proxies import (
 )
 from lmforecast.store import Store
 from lmforecast.tasks import get_task
+from lmforecast.truth.run import mc_truth
 
 Progress = Callable[[str], None]
 
 # The proxies reported by name in settings (b) and (c) besides the learned scorers:
 # the paper's best data-selection proxy, the plain expert-solution cross-entropy and top-1 hits.
 NAMED_PROXIES = ("top5@freq", "xent@uniform", "top1@uniform", "recip_rank@uniform")
+MC_COLUMN = "mc_acc"  # multiple-choice (rc) accuracy on the same problems: a baseline
+MC_SIGNAL = "multiple-choice accuracy (rc)"
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class PatelConfig:
     main_family: str = "llama"
     batch_size: int = 64
     n_boot: int = 500
+    workers: int = 1  # processes scoring models in parallel
 
 
 @dataclass
@@ -87,6 +94,10 @@ def task_name(family: str) -> str:
     return f"testbed-{family}:gold"
 
 
+def choice_task_name(family: str) -> str:
+    return f"testbed-{family}:rc"
+
+
 def score_population(
     manifest: pd.DataFrame,
     config: PatelConfig,
@@ -95,45 +106,96 @@ def score_population(
 ) -> pd.DataFrame:
     """80 proxies per (base checkpoint, task), plus per-instance proxies kept for the bootstrap.
 
-    Scores come from the store when present (keyed by model and request fingerprints).
+    Scores come from the store when present (keyed by model and request fingerprints). With
+    ``config.workers > 1`` models are scored in that many processes (one thread each: the
+    testbed's models are far too small to use several threads well), each writing its own
+    store entries.
     """
     families = problem_tasks(manifest)
-    tasks = {f: get_task(task_name(f), config.docs_per_task) for f in families}
     base = manifest[manifest["stage"] == "base"]
+    jobs = [(str(r.model_id), str(r.path)) for r in base.itertuples(index=False)]
     rows: list[dict[str, Any]] = []
-    names = proxy_names()
-    for i, rec in enumerate(base.itertuples(index=False)):
-        if progress is not None:
-            progress(f"scoring {rec.model_id} ({i + 1}/{len(base)})")
-        model = load_model(rec.path)
-        for fam, task in tasks.items():
-            result = scored.score_task(
-                model, task, ScoreConfig(batch_size=config.batch_size), store
-            )
-            records = scored.token_records(result.table, model.vocab_size)
-            counts = count_target_tokens(records, last_n_tokens=config.last_n_tokens)
-            values = task_proxies(records, counts, last_n_tokens=config.last_n_tokens)
-            per_instance = np.array(
-                [
-                    [values_r[n] for n in NAMED_PROXIES]
-                    for values_r in (
-                        instance_proxies(r, counts, last_n_tokens=config.last_n_tokens)
-                        for r in records
-                    )
-                ]
-            )
-            rows.append(
-                {
-                    "model_id": rec.model_id,
-                    "task": fam,
-                    **{n: values[n] for n in names},
-                    "instances": per_instance,
-                    "doc_ids": result.table.column("doc_id").to_pylist(),
-                    "score_flops": result.flops,
-                    "score_seconds": result.seconds,
-                }
-            )
+    if config.workers <= 1:
+        for i, (model_id, path) in enumerate(jobs):
+            if progress is not None:
+                progress(f"scoring {model_id} ({i + 1}/{len(jobs)})")
+            rows.extend(score_model(model_id, path, families, config, store.root))
+        return pd.DataFrame(rows)
+    ctx = get_context("spawn")
+    with ProcessPoolExecutor(config.workers, mp_context=ctx, initializer=_init_worker) as pool:
+        futures = {
+            pool.submit(score_model, model_id, path, families, config, store.root): model_id
+            for model_id, path in jobs
+        }
+        for i, fut in enumerate(as_completed(futures)):
+            rows.extend(fut.result())
+            if progress is not None:
+                progress(f"scored {futures[fut]} ({i + 1}/{len(jobs)})")
+    order = {model_id: k for k, (model_id, _) in enumerate(jobs)}
+    rows.sort(key=lambda r: (order[r["model_id"]], families.index(r["task"])))
     return pd.DataFrame(rows)
+
+
+def _init_worker() -> None:
+    import torch
+    import transformers
+
+    torch.set_num_threads(1)
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
+def score_model(
+    model_id: str,
+    path: str,
+    families: Sequence[str],
+    config: PatelConfig,
+    store_root: Path,
+) -> list[dict[str, Any]]:
+    """One model's rows of :func:`score_population` (a top-level function: workers pickle it)."""
+    store = Store(store_root)
+    model = load_model(path)
+    names = proxy_names()
+    rows: list[dict[str, Any]] = []
+    for fam in families:
+        task = get_task(task_name(fam), config.docs_per_task)
+        result = scored.score_task(model, task, ScoreConfig(batch_size=config.batch_size), store)
+        records = scored.token_records(result.table, model.vocab_size)
+        counts = count_target_tokens(records, last_n_tokens=config.last_n_tokens)
+        values = task_proxies(records, counts, last_n_tokens=config.last_n_tokens)
+        per_instance = np.array(
+            [
+                [values_r[n] for n in NAMED_PROXIES]
+                for values_r in (
+                    instance_proxies(r, counts, last_n_tokens=config.last_n_tokens) for r in records
+                )
+            ]
+        )
+        # The multiple-choice baseline: the same problems, answer picked by log-likelihood.
+        # Without prefix sharing: a 4-request group per ~30-token prompt would make one work
+        # unit (and one stored shard) per problem, 4x slower here than recomputing.
+        choice_task = get_task(choice_task_name(fam), config.docs_per_task)
+        choices = scored.score_task(
+            model,
+            choice_task,
+            ScoreConfig(batch_size=config.batch_size, prefix_sharing=False),
+            store,
+        )
+        mc = mc_truth(choice_task, choices.table.column("logprob").to_pylist())
+        rows.append(
+            {
+                "model_id": model_id,
+                "task": fam,
+                **{n: values[n] for n in names},
+                "instances": per_instance,
+                "doc_ids": result.table.column("doc_id").to_pylist(),
+                "score_flops": result.flops,
+                "score_seconds": result.seconds,
+                MC_COLUMN: mc.acc.value,
+                "mc_flops": choices.flops,
+            }
+        )
+    return rows
 
 
 def _feature_tensor(
@@ -161,7 +223,10 @@ def model_selection(
     generic = finals["generic_bpb"].to_numpy(float)
     compute = np.log(finals["flops"].to_numpy(float))
     xent = X[:, :, proxy_names().index("xent@uniform")]
-    B = np.stack([np.stack([generic, compute, xent[k]], axis=1) for k in range(len(families))])
+    mc = _feature_tensor(proxies, models, families, [MC_COLUMN])[:, :, 0]
+    B = np.stack(
+        [np.stack([generic, compute, xent[k], mc[k]], axis=1) for k in range(len(families))]
+    )
     baselines = leave_two_tasks_out(
         B,
         Y,
@@ -169,6 +234,7 @@ def model_selection(
             "generic-text cross-entropy (bits/byte)": single_feature_scorer(0, sign=-1.0),
             "training compute": single_feature_scorer(1, sign=1.0),
             "expert-solution cross-entropy": single_feature_scorer(2, sign=-1.0),
+            MC_SIGNAL: single_feature_scorer(3, sign=1.0),
         },
     )
     rows = []
@@ -225,14 +291,18 @@ def data_selection(
                 continue
             ckpt = ckpt.loc[recipes]
             train_flops = float(ckpt["flops"].sum())
-            score_flops = float(
-                proxies[proxies["model_id"].isin(ckpt["model_id"])]["score_flops"].sum()
-            )
+            chosen = proxies[proxies["model_id"].isin(ckpt["model_id"])]
+            # scoring the expert solutions: what every token-level proxy costs
+            score_flops = float(chosen["score_flops"].sum())
             eval_flops = float(ckpt["eval_flops"].sum())
             direct = ckpt[acc_cols].mean(axis=1).to_numpy(float)
+            mc_values = np.array(
+                [_mean_over_tasks(proxies, m, MC_COLUMN) for m in ckpt["model_id"]]
+            )
             signals: dict[str, tuple[np.ndarray, float]] = {
                 "direct evaluation (small-model accuracy)": (direct, train_flops + eval_flops),
                 "generic-text cross-entropy": (-ckpt["generic_bpb"].to_numpy(float), train_flops),
+                MC_SIGNAL: (mc_values, train_flops + float(chosen["mc_flops"].sum())),
             }
             for name in NAMED_PROXIES:
                 values = np.array(
@@ -433,6 +503,7 @@ def accuracy_regression(
             for n in NAMED_PROXIES
         },
         "generic-text cross-entropy": finals["generic_bpb"].to_numpy(float),
+        MC_SIGNAL: np.array([_mean_over_tasks(proxies, m, MC_COLUMN) for m in finals["model_id"]]),
     }
     rows: list[dict[str, Any]] = []
     failed: dict[tuple[str, str], str] = {}  # (method, scheme) -> first error: one note each

@@ -26,6 +26,9 @@ TASK_NAMES = (
     "testbed-arith:gold",
     "testbed-list:gold",
     "testbed-trace:gold",
+    "testbed-arith:rc",
+    "testbed-list:rc",
+    "testbed-trace:rc",
     "testbed-generic:text",
 )
 

@@ -230,6 +230,18 @@ def _perturb(result: str, rng: random.Random) -> str:
     return " ".join(parts)
 
 
+def distractors(problem: Problem, k: int, rng: random.Random) -> list[str]:
+    """``k`` distinct plausible wrong answers (one number off by 1–3), for multiple choice."""
+    out: list[str] = []
+    for _ in range(100 * k):
+        wrong = _perturb(problem.answer, rng)
+        if wrong != problem.answer and wrong not in out:
+            out.append(wrong)
+            if len(out) == k:
+                return out
+    raise ValueError(f"cannot draw {k} distinct distractors for answer {problem.answer!r}")
+
+
 def corrupted(problem: Problem, rate: float, rng: random.Random) -> Problem:
     """The problem with a share ``rate`` of its steps wrong (results off by a little).
 

@@ -1,8 +1,10 @@
 """The testbed's tasks, registered like any benchmark.
 
 ``testbed-arith:gold``, ``testbed-list:gold``, ``testbed-trace:gold`` (held-out problems with
-expert solutions, graded by the ``testbed`` grader) and ``testbed-generic:text`` (held-out
-generic prose, for the cross-entropy baseline).
+expert solutions, graded by the ``testbed`` grader), their multiple-choice variants
+``testbed-<family>:rc`` (the same problems, the answer chosen by log-likelihood among the gold
+answer and three near misses: the multiple-choice baseline of the forecasts) and
+``testbed-generic:text`` (held-out generic prose, for the cross-entropy baseline).
 
 The held-out problems come from a fixed seed, so the tasks exist before any population is built
 and every population (whatever its ``--seed``) is evaluated on the same problems. This module
@@ -12,6 +14,7 @@ imports only the task base types, the task and grader registries (which import n
 
 from __future__ import annotations
 
+import random
 import re
 
 from lmforecast.tasks.base import Doc, GenerationSpec, Request, Task
@@ -20,6 +23,8 @@ from lmforecast.tasks.registry import TASKS
 from lmforecast.testbed import generic, problems
 
 PROBLEM_TASKS: dict[str, str] = {f: f"testbed-{f}:gold" for f in problems.FAMILIES}
+CHOICE_TASKS: dict[str, str] = {f: f"testbed-{f}:rc" for f in problems.FAMILIES}
+N_CHOICES = 4
 GENERIC_TASK = "testbed-generic:text"
 STOP = ("\n\n",)
 # Longest held-out expert solution is 82 (arith), 51 (list), 63 (trace) tokens with the smallest
@@ -82,6 +87,42 @@ def problem_task(family: str, n: int = problems.HELDOUT_SIZE) -> Task:
     )
 
 
+def choice_task(family: str, n: int = problems.HELDOUT_SIZE) -> Task:
+    """The held-out problems of a family as a ranked-classification (rc) multiple-choice task.
+
+    Each problem's prompt is continued by `` Answer: <choice>`` (the answer-only surface of the
+    corpora) for the gold answer and three near misses, in an order drawn from a fixed seed; the
+    choice with the highest log-likelihood is the model's pick (``acc``, and per character /
+    byte as in lm-eval / OLMES). As with ARC or MMLU in rc form, no reasoning is written out.
+    """
+    rng = random.Random(f"{problems.HELDOUT_SEED}:choices:{family}")
+    docs: list[Doc] = []
+    requests: list[Request] = []
+    for i, p in enumerate(problems.heldout(family, n)):
+        options = [p.answer, *problems.distractors(p, N_CHOICES - 1, rng)]
+        rng.shuffle(options)
+        doc = Doc(
+            doc_id=f"{family}-{i:04d}",
+            prompt=problems.prompt_text(p),
+            answer=p.answer,
+            choices=tuple(options),
+            label=options.index(p.answer),
+            extra={"family": family, "n_steps": len(p.steps)},
+        )
+        docs.append(doc)
+        for k, option in enumerate(options):
+            requests.append(Request(len(requests), doc.doc_id, doc.prompt, f" Answer: {option}", k))
+    return Task(
+        name=CHOICE_TASKS[family],
+        kind="rc",
+        description=f"testbed {family} problems as 4-way multiple choice (answer only)",
+        docs=tuple(docs),
+        requests=tuple(requests),
+        grader="multiple_choice",
+        source="lmforecast.testbed.problems (fixed held-out seed)",
+    )
+
+
 def generic_task(n: int = 200) -> Task:
     """Held-out generic text: empty context, the passage as continuation."""
     docs = [
@@ -105,6 +146,9 @@ def _register() -> None:
     for family, name in PROBLEM_TASKS.items():
         if name not in TASKS:
             TASKS.register(name)(lambda f=family: problem_task(f))
+    for family, name in CHOICE_TASKS.items():
+        if name not in TASKS:
+            TASKS.register(name)(lambda f=family: choice_task(f))
     if GENERIC_TASK not in TASKS:
         TASKS.register(GENERIC_TASK)(generic_task)
 
