@@ -73,7 +73,27 @@ def worker_lmeval(model_name: str, n: int, batch_size: int, out: Path | None) ->
     seconds = time.perf_counter() - t
     if out is not None:
         out.write_text(json.dumps([float(r[0]) for r in results]))
-    return {"seconds": seconds, "requests_per_s": n / seconds}
+    flops = lmeval_flops(model, reqs)
+    return {
+        "seconds": seconds,
+        "requests_per_s": n / seconds,
+        "flops_estimate": flops,
+        "gflops_per_s": flops / seconds / 1e9,
+    }
+
+
+def lmeval_flops(model: Any, reqs: list[Any]) -> float:
+    """What HFLM computes, counted like the engine's cost: every request's whole sequence
+    (context + continuation, less the last token) through the body *and* the output layer at
+    every position, plus causal attention; padding not counted (it sorts by length)."""
+    from lmforecast.engine import encode_requests
+
+    per_pair = model.flops_per_token(1) - model.flops_per_token(0)
+    total = 0.0
+    for enc in encode_requests(model, reqs):
+        length = len(enc.input_ids)
+        total += 2.0 * model.num_parameters * length + per_pair * length * (length + 1) / 2
+    return total
 
 
 def worker_reference(model_name: str, n: int) -> dict[str, Any]:
@@ -145,7 +165,11 @@ def run(n: int | None = None, memory_n: int | None = None) -> dict[str, Any]:
             "engine_seconds": ours["seconds"],
             "lmeval_seconds": theirs["seconds"],
             "engine_forward_tokens": ours["tokens"],
+            "engine_flops": ours["flops"],
+            "lmeval_flops_estimate": theirs["flops_estimate"],
+            "flop_ratio_lmeval_over_engine": theirs["flops_estimate"] / ours["flops"],
             "engine_gflops_per_s": ours["gflops_per_s"],
+            "lmeval_gflops_per_s": theirs["gflops_per_s"],
         },
         "agreement_with_lmeval": {
             "max_abs_diff_nats": max(diffs),
