@@ -89,6 +89,9 @@ def test_data_selection_hand_checked() -> None:
     assert summary["direct_best_decision_accuracy"] == pytest.approx(5 / 6)
     assert summary["proxy_matching_at"] == "small step 1"
     assert summary["compute_ratio"] == pytest.approx((80_000 + 200) / (40_000 + 20))
+    small = summary["by_size"]["small"]
+    assert small["direct_decision_accuracy"] == pytest.approx(5 / 6)
+    assert small["proxy_at"] == "small step 1" and small["compute_ratio"] > 1.9
     # Pareto front: the cheapest point (generic CE at step 1, no scoring cost, accuracy 0) and
     # the step-1 proxies (accuracy 1, next cheapest); nothing else is undominated.
     front = {q["point"] for q in summary["pareto"]}

@@ -109,6 +109,19 @@ def print_patel(result: Any) -> None:
             f"  direct evaluation's best decision accuracy {best:.3f} "
             f"({summary.get('direct_best_at', '')}) at {at:.2e} of the target compute; {matched}"
         )
+        for size, e in summary.get("by_size", {}).items():
+            head = (
+                f"  direct evaluation at size {size}: best {e['direct_decision_accuracy']:.3f} "
+                f"({e['direct_at']}, {e['direct_compute_fraction']:.2e} of the target compute); "
+            )
+            tail = (
+                f"matched by {e['proxy_signal']} ({e['proxy_at']}: "
+                f"{e['proxy_decision_accuracy']:.3f} at {e['proxy_compute_fraction']:.2e}, "
+                f"{e['compute_ratio']:.0f}x less compute)"
+                if "compute_ratio" in e
+                else "no proxy matched it"
+            )
+            console.print(head + tail)
         pareto = summary.get("pareto", [])
         if pareto:
             console.print(

@@ -351,6 +351,28 @@ def data_selection(
         summary["compute_ratio"] = float(
             best_direct["compute_fraction"] / cheapest["compute_fraction"]
         )
+    # Per small size: the best direct evaluation *of that size* and the cheapest proxy point
+    # (any size, any checkpoint) at least as accurate.
+    per_size: dict[str, Any] = {}
+    for size, group in direct.groupby("size", sort=False):
+        best = group.loc[group["decision_accuracy"].idxmax()]
+        match = proxy_rows[proxy_rows["decision_accuracy"] >= best["decision_accuracy"]]
+        entry: dict[str, Any] = {
+            "direct_decision_accuracy": float(best["decision_accuracy"]),
+            "direct_compute_fraction": float(best["compute_fraction"]),
+            "direct_at": f"{size} step {best['step']}",
+        }
+        if not match.empty:
+            cheapest = match.loc[match["compute_fraction"].idxmin()]
+            entry.update(
+                proxy_signal=str(cheapest["signal"]),
+                proxy_at=f"{cheapest['size']} step {cheapest['step']}",
+                proxy_decision_accuracy=float(cheapest["decision_accuracy"]),
+                proxy_compute_fraction=float(cheapest["compute_fraction"]),
+                compute_ratio=float(best["compute_fraction"] / cheapest["compute_fraction"]),
+            )
+        per_size[str(size)] = entry
+    summary["by_size"] = per_size
     finite_rows = table[np.isfinite(table["decision_accuracy"])]
     summary["pareto"] = [
         {"compute_fraction": c, "decision_accuracy": a, "point": n}
