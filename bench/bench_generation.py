@@ -22,7 +22,7 @@ def _prompts(n: int) -> list[str]:
 def _ours(model: Any, prompts: list[str], batch: int, new_tokens: int) -> tuple[float, int]:
     from lmforecast.truth.generate import GenerationConfig, generate
 
-    config = GenerationConfig(max_tokens=new_tokens, batch_size=batch)
+    config = GenerationConfig(max_tokens=new_tokens, batch_size=batch, ignore_eos=True)
     t = time.perf_counter()
     out = generate(model, prompts, config)
     return time.perf_counter() - t, sum(g[0].num_tokens for g in out)

@@ -136,3 +136,23 @@ def test_config_is_strict() -> None:
     cfg = GenerationConfig()
     with pytest.raises(ValueError):
         cfg.seed = 3  # type: ignore[misc]
+
+
+def test_ignore_eos_generates_exactly_max_tokens(tiny: LoadedModel) -> None:
+    eos = tiny.eos_token_ids[0]
+    # Make EOS the arg-max everywhere: without ignore_eos every row stops after one token.
+    bias = torch.zeros(tiny.vocab_size)
+    bias[eos] = 1e4
+    head = tiny.module.get_output_embeddings()
+    old = head.bias
+    head.bias = torch.nn.Parameter(bias)
+    try:
+        prompts = ["a b", "c d e", "f"]
+        short = generate(tiny, prompts, GenerationConfig(max_tokens=7, batch_size=2))
+        assert all(g[0].finish_reason == "eos" and g[0].num_tokens == 1 for g in short)
+        full = generate(
+            tiny, prompts, GenerationConfig(max_tokens=7, batch_size=2, ignore_eos=True)
+        )
+        assert all(g[0].finish_reason == "length" and g[0].num_tokens == 7 for g in full)
+    finally:
+        head.bias = old

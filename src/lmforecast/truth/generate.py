@@ -51,6 +51,9 @@ class GenerationConfig(BaseModel):
     max_tokens: int | None = Field(None, ge=1)
     stop: tuple[str, ...] = ()
     batch_size: int = Field(16, ge=1)
+    ignore_eos: bool = Field(
+        False, description="keep generating past EOS (benchmarks: a fixed token count, as vLLM)"
+    )
 
     @property
     def greedy(self) -> bool:
@@ -162,7 +165,7 @@ def _decode_batch(
     device = model.device
     pad = model.tokenizer.pad_token_id
     pad = int(pad) if pad is not None else (model.eos_token_ids or [0])[0]
-    eos = set(model.eos_token_ids)
+    eos = set() if config.ignore_eos else set(model.eos_token_ids)
     width = max(len(r.prompt_ids) for r in rows)
     input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
