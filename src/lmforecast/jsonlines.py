@@ -1,7 +1,8 @@
-"""Reading JSON-lines files with one-line errors that name the file and line.
+"""Reading user files (text, JSON lines) with one-line errors that name the file and line.
 
-Task files and ground-truth imports share this reader, so a malformed line reads the same
-everywhere: ``<file>:<line>: not valid JSON (...)``.
+Task files and ground-truth imports share these readers, so a malformed file reads the same
+everywhere: ``<file>: no such file``, ``<file>: not UTF-8 text``, ``<file>:<line>: not valid
+JSON (...)``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,16 @@ from typing import Any
 from lmforecast.errors import UserError
 
 
+def read_user_text(path: Path, error: type[UserError] = UserError, encoding: str = "utf-8") -> str:
+    """The text of a user file, or ``error`` naming the file when missing or not UTF-8."""
+    try:
+        return path.read_text(encoding=encoding)
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text") from None
+
+
 def read_json_lines(
     path: Path, error: type[UserError] = UserError, expected: str = "a JSON object"
 ) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -21,12 +32,7 @@ def read_json_lines(
 
     ``expected`` says what a line should hold, for the message when it is not a JSON object.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise error(f"{path}: not UTF-8 text") from None
+    text = read_user_text(path, error)
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from lmforecast.errors import UserError
 from lmforecast.fingerprint import hash_json
-from lmforecast.jsonlines import read_json_lines
+from lmforecast.jsonlines import read_json_lines, read_user_text
 from lmforecast.store import Store
 
 KIND = "truth_imported"
@@ -94,12 +94,9 @@ def _number(value: Any) -> float | None:
 
 
 def _load_json(path: Path) -> Any:
+    text = read_user_text(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text") from None
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise UserError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
 
@@ -297,12 +294,7 @@ def read_olmes_predictions(
 
 def read_csv(path: Path, model: str | None = None, task: str | None = None) -> pa.Table:
     """A CSV with exactly the columns ``model, task, metric, value`` (any order)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text") from None
+    text = read_user_text(path, encoding="utf-8-sig")
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None:
