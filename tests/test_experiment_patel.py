@@ -125,6 +125,7 @@ def test_run_patel_on_ci(
     assert cost["models"] == len(base) and cost["direct_eval_flops"] > cost["proxy_flops"] > 0
     for frame, label in (
         (result.selection, "setting (a)"),
+        (result.selection_bootstrap, "example bootstrap"),
         (result.data_selection, "setting (b)"),
         (result.extrapolation, "setting (c)"),
         (result.regression, "regression"),

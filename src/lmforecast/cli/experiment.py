@@ -78,6 +78,14 @@ def print_patel(result: Any) -> None:
                 result.selection,
             )
         )
+    if not result.selection_bootstrap.empty:
+        console.print(
+            frame_table(
+                "(a) single signals vs accuracy on the scored problems, 95% CI resampling "
+                "expert solutions",
+                result.selection_bootstrap,
+            )
+        )
     data = result.data_selection
     if not data.empty:
         summary = result.data_selection_summary
@@ -191,6 +199,7 @@ def patel(
             json.dumps(
                 {
                     "selection": result.selection.to_dict("records"),
+                    "selection_bootstrap": result.selection_bootstrap.to_dict("records"),
                     "data_selection": result.data_selection.to_dict("records"),
                     "data_selection_summary": result.data_selection_summary,
                     "extrapolation": result.extrapolation.to_dict("records"),

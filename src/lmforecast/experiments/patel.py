@@ -77,6 +77,7 @@ class PatelResult:
 
     proxies: pd.DataFrame  # one row per (model_id, task): 80 proxies + scoring cost
     selection: pd.DataFrame  # setting (a)
+    selection_bootstrap: pd.DataFrame  # setting (a), single signals, example-bootstrap CIs
     data_selection: pd.DataFrame  # setting (b): decision accuracy vs compute
     data_selection_summary: dict[str, Any]
     extrapolation: pd.DataFrame  # setting (c)
@@ -251,6 +252,67 @@ def model_selection(
                     "models": len(models),
                 }
             )
+    return pd.DataFrame(rows)
+
+
+def selection_bootstrap(
+    manifest: pd.DataFrame,
+    proxies: pd.DataFrame,
+    families: Sequence[str],
+    config: PatelConfig,
+) -> pd.DataFrame:
+    """Setting (a) for single signals with intervals that resample *examples*.
+
+    Example noise dominates at these sample sizes, so each named proxy (and the generic-text
+    baseline) is correlated with accuracy across the final base models with the expert solutions
+    resampled jointly in signal and truth: truth is each model's greedy correctness on the same
+    scored problems (from the run's ``truth.parquet``), so the point estimate uses those
+    ``docs_per_task`` problems per task, not all 500.
+    """
+    finals = manifest[(manifest["stage"] == "base") & manifest["final"]]
+    truth_rows = []
+    for rec in finals.itertuples(index=False):
+        labels = pd.read_parquet(Path(str(rec.path)).parent / "truth.parquet")
+        labels = labels[labels["model_id"] == rec.model_id].set_index(["task", "doc_id"])
+        row = []
+        for fam in families:
+            doc_ids = proxies.loc[
+                (proxies["model_id"] == rec.model_id) & (proxies["task"] == fam), "doc_ids"
+            ].iloc[0]
+            row.extend(labels.loc[[(task_name(fam), d) for d in doc_ids], "greedy_correct"])
+        truth_rows.append(np.asarray(row, dtype=float))
+    truth = np.stack(truth_rows)
+    signals: dict[str, np.ndarray] = {}
+    for k, name in enumerate(NAMED_PROXIES):
+        signals[f"proxy {name}"] = proxy_sign(name) * np.stack(
+            [
+                np.concatenate(
+                    [
+                        proxies[(proxies["model_id"] == m) & (proxies["task"] == f)][
+                            "instances"
+                        ].iloc[0][:, k]
+                        for f in families
+                    ]
+                )
+                for m in finals["model_id"]
+            ]
+        )
+    generic = -finals["generic_bpb"].to_numpy(float)
+    signals["generic-text cross-entropy"] = np.repeat(generic[:, None], truth.shape[1], axis=1)
+    rows = []
+    for name, matrix in signals.items():
+        a = agreement(matrix, truth, n_boot=config.n_boot, seed=config.seed)
+        rows.append(
+            {
+                "signal": name,
+                "spearman": a.spearman,
+                "ci_low": a.spearman_ci[0],
+                "ci_high": a.spearman_ci[1],
+                "decision_accuracy": a.decision_accuracy,
+                "models": a.n_models,
+                "examples": a.n_examples,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -607,6 +669,11 @@ def run_patel(
         lambda: model_selection(manifest, proxies, families),
         pd.DataFrame(),
     )
+    selection_ci = setting(
+        "setting (a), example bootstrap",
+        lambda: selection_bootstrap(manifest, proxies, families, config),
+        pd.DataFrame(),
+    )
     data_table, data_summary = setting(
         "setting (b): data selection",
         lambda: data_selection(manifest, proxies, families, config),
@@ -625,6 +692,7 @@ def run_patel(
     return PatelResult(
         proxies=proxies.drop(columns=["instances", "doc_ids"]),
         selection=selection,
+        selection_bootstrap=selection_ci,
         data_selection=data_table,
         data_selection_summary=data_summary,
         extrapolation=extra,
