@@ -316,8 +316,14 @@ def selection_bootstrap(
     return pd.DataFrame(rows)
 
 
-def _mean_over_tasks(proxies: pd.DataFrame, model: str, column: str) -> float:
-    return float(proxies.loc[proxies["model_id"] == model, column].mean())
+def _task_means(proxies: pd.DataFrame) -> pd.DataFrame:
+    """The reported signals averaged over tasks, one row per model (computed once, indexed).
+
+    ``Series.mean`` per group, not the grouped cython mean: its compensated summation differs in
+    the last bit, enough to flip near-tied pairs in decision accuracy.
+    """
+    columns = list(dict.fromkeys([*NAMED_PROXIES, "xent@uniform", MC_COLUMN]))
+    return proxies.groupby("model_id")[columns].agg(lambda x: x.mean())
 
 
 def data_selection(
@@ -344,6 +350,7 @@ def data_selection(
     recipes = sorted(targets.index)
     acc_cols = [f"acc_{f}" for f in families]
     truth = targets.loc[recipes, acc_cols].mean(axis=1).to_numpy(float)
+    means = _task_means(proxies)
     target_flops = float(targets.loc[recipes, "flops"].sum())
     rows = []
     for size in map(str, by_size.index[:-1]):
@@ -358,18 +365,14 @@ def data_selection(
             score_flops = float(chosen["score_flops"].sum())
             eval_flops = float(ckpt["eval_flops"].sum())
             direct = ckpt[acc_cols].mean(axis=1).to_numpy(float)
-            mc_values = np.array(
-                [_mean_over_tasks(proxies, m, MC_COLUMN) for m in ckpt["model_id"]]
-            )
+            mc_values = means.loc[ckpt["model_id"], MC_COLUMN].to_numpy(float)
             signals: dict[str, tuple[np.ndarray, float]] = {
                 "direct evaluation (small-model accuracy)": (direct, train_flops + eval_flops),
                 "generic-text cross-entropy": (-ckpt["generic_bpb"].to_numpy(float), train_flops),
                 MC_SIGNAL: (mc_values, train_flops + float(chosen["mc_flops"].sum())),
             }
             for name in NAMED_PROXIES:
-                values = np.array(
-                    [_mean_over_tasks(proxies, m, name) for m in ckpt["model_id"]]
-                ) * proxy_sign(name)
+                values = means.loc[ckpt["model_id"], name].to_numpy(float) * proxy_sign(name)
                 signals[f"proxy {name}"] = (values, train_flops + score_flops)
             for name, (values, flops) in signals.items():
                 agree = rank_agreement(values, truth)
@@ -515,6 +518,7 @@ def extrapolation(
     acc_cols = [f"acc_{f}" for f in families]
     notes: list[str] = []
     fraction = config.fit_fraction
+    means = _task_means(proxies)
     runs_by_proxy: dict[str, list[TrainingRun]] = {n: [] for n in NAMED_PROXIES}
     ladder_runs: list[TrainingRun] = []
     for run_id, run in main.groupby("run_id"):
@@ -523,9 +527,9 @@ def extrapolation(
         t = run["tokens"].to_numpy(float)
         acc = run[acc_cols].mean(axis=1).to_numpy(float)
         for name in NAMED_PROXIES:
-            values = np.array([_mean_over_tasks(proxies, m, name) for m in models])
+            values = means.loc[models, name].to_numpy(float)
             runs_by_proxy[name].append(TrainingRun(str(run_id), t, values, acc))
-        xent = np.array([_mean_over_tasks(proxies, m, "xent@uniform") for m in models])
+        xent = means.loc[models, "xent@uniform"].to_numpy(float)
         ladder_runs.append(TrainingRun(str(run_id), run["flops"].to_numpy(float), xent, acc))
     if not ladder_runs:
         return pd.DataFrame(), ["no runs of the main family"]
@@ -581,13 +585,11 @@ def accuracy_regression(
     """
     finals = manifest[(manifest["stage"] == "base") & manifest["final"]]
     acc = finals[[f"acc_{f}" for f in families]].mean(axis=1).to_numpy(float)
+    means = _task_means(proxies)
     signals = {
-        **{
-            f"proxy {n}": np.array([_mean_over_tasks(proxies, m, n) for m in finals["model_id"]])
-            for n in NAMED_PROXIES
-        },
+        **{f"proxy {n}": means.loc[finals["model_id"], n].to_numpy(float) for n in NAMED_PROXIES},
         "generic-text cross-entropy": finals["generic_bpb"].to_numpy(float),
-        MC_SIGNAL: np.array([_mean_over_tasks(proxies, m, MC_COLUMN) for m in finals["model_id"]]),
+        MC_SIGNAL: means.loc[finals["model_id"], MC_COLUMN].to_numpy(float),
     }
     rows: list[dict[str, Any]] = []
     failed: dict[tuple[str, str], str] = {}  # (method, scheme) -> first error: one note each
