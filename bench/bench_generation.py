@@ -20,7 +20,7 @@ def _prompts(n: int) -> list[str]:
 
 
 def _ours(model: Any, prompts: list[str], batch: int, new_tokens: int) -> tuple[float, int]:
-    from lmforecast.truth.generate import GenerationConfig, generate
+    from lmforecast.engine.generate import GenerationConfig, generate
 
     config = GenerationConfig(max_tokens=new_tokens, batch_size=batch, ignore_eos=True)
     t = time.perf_counter()

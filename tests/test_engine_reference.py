@@ -181,7 +181,7 @@ def test_real_models_match_plain_forward_on_gsm8k(alias: str) -> None:
 
 
 def test_lm_eval_contract_loglikelihood_and_rolling(tiny_llama_dir: Path) -> None:
-    from lmforecast.models.lm_contract import LMForecastLM
+    from lmforecast.integrations.lm_eval import LMForecastLM
 
     model = load_model(str(tiny_llama_dir))
     lm = LMForecastLM(model, ScoreConfig(min_prefix_tokens=4))

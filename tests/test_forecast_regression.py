@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmforecast.errors import UserError
+from lmforecast.core.errors import UserError
 from lmforecast.forecast.regression import (
     REGRESSORS,
     evaluate_regression,

@@ -40,8 +40,8 @@ def test_corrupted_problems_change_steps_and_follow_answer() -> None:
 
 def test_tasks_are_registered_with_grader() -> None:
     from lmforecast.tasks import get_task
-    from lmforecast.tasks.graders import get_grader
     from lmforecast.testbed import TASK_NAMES
+    from lmforecast.truth.graders import get_grader
 
     for name in TASK_NAMES:
         task = get_task(name)
@@ -122,10 +122,10 @@ def test_manifest_columns_and_population(ci_build: tuple[Path, pd.DataFrame]) ->
 
 
 def test_model_loads_and_grades(ci_build: tuple[Path, pd.DataFrame]) -> None:
+    from lmforecast.engine.generate import GenerationConfig, generate
     from lmforecast.models import load_model
     from lmforecast.tasks import get_task
-    from lmforecast.tasks.graders import get_grader
-    from lmforecast.truth.generate import GenerationConfig, generate
+    from lmforecast.truth.graders import get_grader
 
     _, df = ci_build
     row = df[(df["stage"] == "rl")].iloc[0]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from lmforecast.engine.generate import Generation, GenerationConfig, generate, trim_at_stop
 from lmforecast.models import LoadedModel, load_model
-from lmforecast.truth.generate import Generation, GenerationConfig, generate, trim_at_stop
 
 PROMPTS = [
     "The capital of France is",

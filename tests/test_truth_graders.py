@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from lmforecast.errors import UserError
+from lmforecast.core.errors import UserError
 from lmforecast.tasks import Doc, get_task
-from lmforecast.tasks.graders import (
+from lmforecast.truth.graders import (
     GRADERS,
     GradeResult,
     clean_code,

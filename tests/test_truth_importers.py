@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lmforecast.errors import UserError
+from lmforecast.core.errors import UserError
 from lmforecast.store import Store
 from lmforecast.truth.importers import KIND, detect, import_file
 

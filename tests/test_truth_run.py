@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from lmforecast.errors import UserError
+from lmforecast.core.errors import UserError
+from lmforecast.engine.generate import GenerationConfig
 from lmforecast.models import LoadedModel, load_model
 from lmforecast.store import Store
 from lmforecast.tasks import Doc, GenerationSpec, Task, get_task
-from lmforecast.tasks.graders import GRADERS, GradeResult, get_grader, register_grader
-from lmforecast.truth.generate import GenerationConfig
+from lmforecast.truth.graders import GRADERS, GradeResult, get_grader, register_grader
 from lmforecast.truth.passk import pass_at_k
 from lmforecast.truth.run import KIND, TruthProgress, mc_truth, run_truth, sequence_flops
 

@@ -11,7 +11,7 @@ from lmforecast.cli import score as _score  # noqa: F401
 from lmforecast.cli import testbed as _testbed  # noqa: F401
 from lmforecast.cli import truth as _truth  # noqa: F401
 from lmforecast.cli.app import app, err_console
-from lmforecast.errors import UserError
+from lmforecast.core.errors import UserError
 
 __all__ = ["app", "main"]
 

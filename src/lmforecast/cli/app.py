@@ -1,7 +1,7 @@
 """The typer application object; command modules attach their commands to it.
 
 The CLI is a thin layer: every command parses options, calls the Python API, and renders the
-result with rich. User errors (:class:`lmforecast.errors.UserError`) become one line on stderr
+result with rich. User errors (:class:`lmforecast.core.errors.UserError`) become one line on stderr
 and a non-zero exit; see :func:`lmforecast.cli.main`.
 """
 

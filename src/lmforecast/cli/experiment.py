@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from lmforecast.cli.app import app, console
-from lmforecast.errors import UserError
+from lmforecast.core.errors import UserError
 
 experiment_app = typer.Typer(help="End-to-end experiments on a testbed population.")
 app.add_typer(experiment_app, name="experiment")

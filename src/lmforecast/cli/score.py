@@ -12,8 +12,8 @@ from rich.table import Table
 
 from lmforecast.cli.app import app, console
 from lmforecast.cli.progress import rate_progress
+from lmforecast.core.errors import UserError
 from lmforecast.engine import ScoreConfig
-from lmforecast.errors import UserError
 from lmforecast.models import LoadOptions, load_model
 from lmforecast.signals import scored
 from lmforecast.signals.tokenstats import (

@@ -11,11 +11,11 @@ from rich.table import Table
 
 from lmforecast.cli.app import app, console
 from lmforecast.cli.progress import rate_progress
-from lmforecast.errors import UserError
+from lmforecast.core.errors import UserError
+from lmforecast.engine.generate import GenerationConfig
 from lmforecast.models import LoadOptions, load_model
 from lmforecast.store import Store
 from lmforecast.tasks import get_task
-from lmforecast.truth.generate import GenerationConfig
 from lmforecast.truth.importers import ImportResult, import_file
 from lmforecast.truth.passk import Estimate
 from lmforecast.truth.run import TruthProgress, TruthResult, run_truth

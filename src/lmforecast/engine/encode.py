@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from lmforecast.errors import RequestError
+from lmforecast.core.errors import RequestError
+from lmforecast.core.records import Request
 from lmforecast.models.base import LoadedModel
-from lmforecast.tasks.base import Request
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lmforecast.core.fingerprint import hash_json
 from lmforecast.engine.config import ScoreConfig
 from lmforecast.engine.encode import EncodedRequest
-from lmforecast.fingerprint import hash_json
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ import numpy as np
 import torch
 from transformers.cache_utils import DynamicLayer
 
+from lmforecast.core.records import Request
 from lmforecast.engine.config import ScoreConfig
 from lmforecast.engine.encode import EncodedRequest, encode_requests
 from lmforecast.engine.plan import WorkUnit, make_plan
 from lmforecast.engine.records import RequestScore, ScoringCost
 from lmforecast.engine.vocab_stats import OutputHead, streamed_statistics
 from lmforecast.models.base import LoadedModel
-from lmforecast.tasks.base import Request
 
 Progress = Callable[[int, int], None]  # (requests done, tokens scored) since the last call
 

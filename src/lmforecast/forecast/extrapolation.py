@@ -27,14 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import scipy.optimize
 
+from lmforecast.core.registry import Registry
 from lmforecast.forecast.regression import UnknownNameError, fit_linear, fit_sigmoid
-from lmforecast.registry import Registry
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -188,20 +187,11 @@ def _clip01(v: float) -> float:
 
 
 ExtrapolationMethod = Callable[..., float]
-EXTRAPOLATORS: Registry[float] = Registry("extrapolation method", error=UnknownNameError)
+EXTRAPOLATORS: Registry[ExtrapolationMethod] = Registry(
+    "extrapolation method", error=UnknownNameError
+)
 """``EXTRAPOLATORS.get(name)(t, proxy, accuracy, fit_fraction, calibration=...)``."""
-
-_Method = TypeVar("_Method", bound=ExtrapolationMethod)
-
-
-def register(name: str) -> Callable[[_Method], _Method]:
-    """Decorator adding an extrapolation method to :data:`EXTRAPOLATORS` (keeps its signature)."""
-
-    def decorator(method: _Method) -> _Method:
-        EXTRAPOLATORS.register(name)(method)
-        return method
-
-    return decorator
+register = EXTRAPOLATORS.register
 
 
 @register("proxy")

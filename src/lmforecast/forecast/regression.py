@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -37,8 +37,8 @@ import scipy.special
 import scipy.stats
 from sklearn.isotonic import IsotonicRegression
 
-from lmforecast.errors import UserError
-from lmforecast.registry import Registry
+from lmforecast.core.errors import UserError
+from lmforecast.core.registry import Registry
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -55,21 +55,9 @@ class UnknownNameError(UserError, ValueError):
     """An unknown regressor, extrapolation method or scorer name (a ValueError, too)."""
 
 
-REGRESSORS: Registry[FittedMap] = Registry("regressor", error=UnknownNameError)
+REGRESSORS: Registry[Callable[..., FittedMap]] = Registry("regressor", error=UnknownNameError)
 """Signal -> accuracy maps: ``REGRESSORS.get(name)(x, y)`` returns a fitted map."""
-
-
-_Fit = TypeVar("_Fit", bound=Callable[..., FittedMap])
-
-
-def register(name: str) -> Callable[[_Fit], _Fit]:
-    """Decorator adding a fitting function ``(x, y) -> FittedMap`` to :data:`REGRESSORS`."""
-
-    def decorator(fit: _Fit) -> _Fit:
-        REGRESSORS.register(name)(fit)
-        return fit
-
-    return decorator
+register = REGRESSORS.register
 
 
 def _xy(x: npt.ArrayLike, y: npt.ArrayLike, min_points: int, what: str) -> tuple[FloatArray, ...]:

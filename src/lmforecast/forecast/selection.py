@@ -44,15 +44,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import scipy.stats
 from sklearn.svm import SVC, LinearSVC
 
+from lmforecast.core.registry import Registry
 from lmforecast.forecast.regression import UnknownNameError
-from lmforecast.registry import Registry
 
 FloatArray = npt.NDArray[np.float64]
 ModelScorer = Callable[[FloatArray], FloatArray]
@@ -63,20 +63,9 @@ FitScorer = Callable[..., ModelScorer]
 DEFAULT_SCORERS = ("best_single", "sparse3", "ranksvm_linear", "ranksvm_rbf")
 DEFAULT_CONFIDENCE = 0.95
 
-SCORERS: Registry[ModelScorer] = Registry("selection scorer", error=UnknownNameError)
+SCORERS: Registry[FitScorer] = Registry("selection scorer", error=UnknownNameError)
 """Model-selection scorers: ``SCORERS.get(name)(X_train, Y_train, **options)``."""
-
-_Fit = TypeVar("_Fit", bound=FitScorer)
-
-
-def register(name: str) -> Callable[[_Fit], _Fit]:
-    """Decorator adding a scorer-fitting function to :data:`SCORERS` (keeps its signature)."""
-
-    def decorator(fit: _Fit) -> _Fit:
-        SCORERS.register(name)(fit)
-        return fit
-
-    return decorator
+register = SCORERS.register
 
 
 # --- inputs -----------------------------------------------------------------------------------

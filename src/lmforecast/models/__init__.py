@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmforecast.errors import ModelLoadError
+from lmforecast.core.errors import ModelLoadError
 from lmforecast.models import aliases as _aliases  # noqa: F401  (registers aliases)
 from lmforecast.models import gguf as _gguf  # noqa: F401  (registers the gguf backend)
 from lmforecast.models import hf as _hf  # noqa: F401  (registers the hf backend)

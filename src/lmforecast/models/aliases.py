@@ -6,9 +6,9 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-from lmforecast.errors import ModelLoadError
+from lmforecast.core.errors import ModelLoadError
+from lmforecast.core.paths import data_home
 from lmforecast.models.registry import ALIASES
-from lmforecast.paths import data_home
 
 
 def _package_dir(package: str) -> Path:

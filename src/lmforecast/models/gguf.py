@@ -12,13 +12,13 @@ import os
 import shutil
 from pathlib import Path
 
-from lmforecast.errors import ModelLoadError
-from lmforecast.fingerprint import hash_file
+from lmforecast.core.errors import ModelLoadError
+from lmforecast.core.fingerprint import hash_file
+from lmforecast.core.paths import data_home
 from lmforecast.models.base import LoadedModel
 from lmforecast.models.hf import load_pretrained, max_context
 from lmforecast.models.options import LoadOptions
 from lmforecast.models.registry import BACKENDS
-from lmforecast.paths import data_home
 
 _GGUF_MAGIC = b"GGUF"
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import torch
 
-from lmforecast.errors import ModelLoadError
-from lmforecast.fingerprint import hash_files, hash_json
+from lmforecast.core.errors import ModelLoadError
+from lmforecast.core.fingerprint import hash_files, hash_json
 from lmforecast.models.base import LoadedModel
 from lmforecast.models.options import LoadOptions
 from lmforecast.models.registry import BACKENDS

@@ -7,7 +7,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from lmforecast.errors import ModelLoadError
+from lmforecast.core.errors import ModelLoadError
 
 
 class LoadOptions(BaseModel):

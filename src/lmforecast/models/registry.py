@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lmforecast.errors import ModelLoadError
+from lmforecast.core.errors import ModelLoadError
+from lmforecast.core.registry import Registry
 from lmforecast.models.base import LoadedModel
-from lmforecast.registry import Registry
 
-BACKENDS: Registry[LoadedModel] = Registry("model backend", ModelLoadError)
-ALIASES: Registry[str] = Registry("model alias", ModelLoadError)
-
+Backend = Callable[..., LoadedModel]
 AliasResolver = Callable[[], str]
+
+BACKENDS: Registry[Backend] = Registry("model backend", ModelLoadError)
+ALIASES: Registry[AliasResolver] = Registry("model alias", ModelLoadError)

@@ -49,13 +49,13 @@ weighted mean is undefined and we take its limit for vanishing uniform smoothing
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from lmforecast.registry import Registry
+from lmforecast.core.registry import Registry
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -253,7 +253,7 @@ def proxy_sign(name: str) -> float:
 
 # --- statistics -------------------------------------------------------------------------------
 
-STATISTIC_REGISTRY: Registry[FloatArray] = Registry("token statistic")
+STATISTIC_REGISTRY: Registry[Callable[[TokenRecord], FloatArray]] = Registry("token statistic")
 """Per-token statistics: ``factory(record) -> array over tokens``."""
 
 
@@ -300,7 +300,7 @@ def _wrong_conf(rec: TokenRecord) -> FloatArray:
 
 # --- weightings -------------------------------------------------------------------------------
 
-WEIGHTING_REGISTRY: Registry[FloatArray] = Registry("token weighting")
+WEIGHTING_REGISTRY: Registry[Callable[..., FloatArray]] = Registry("token weighting")
 """Token weightings: ``factory(record, freq, eps) -> non-negative array over tokens``, where
 ``freq`` is the relative unigram frequency of each target token within the task."""
 

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from lmforecast.core.fingerprint import hash_json
+from lmforecast.core.records import Task
 from lmforecast.engine import RequestScore, ScoreConfig, ScoringEngine
-from lmforecast.fingerprint import hash_json
 from lmforecast.models.base import LoadedModel
 from lmforecast.store import Store
-from lmforecast.tasks.base import Task
 
 KIND = "scores"
 ENGINE_VERSION = 1  # bump when the engine's numbers change, so old results are not reused

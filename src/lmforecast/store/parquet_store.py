@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lmforecast.paths import data_home
+from lmforecast.core.paths import data_home
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:=+-]+$")
 

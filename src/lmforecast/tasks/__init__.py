@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from lmforecast.core.records import Doc, GenerationSpec, Request, Task
 from lmforecast.tasks import olmo_eval as _olmo_eval  # noqa: F401  (registers built-ins)
-from lmforecast.tasks.base import Doc, GenerationSpec, Request, Task
 from lmforecast.tasks.jsonl import load_jsonl_task
 from lmforecast.tasks.registry import TASKS
 
@@ -27,7 +27,3 @@ def _load(name: str) -> Task:
 def get_task(name: str, limit: int | None = None) -> Task:
     """Load a task by registry name or JSONL path, keeping its first ``limit`` docs."""
     return _load(name).limited(limit)
-
-
-from lmforecast.tasks import graders as _graders  # noqa: E402,F401
-from lmforecast.testbed import tasks as _testbed_tasks  # noqa: E402,F401

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmforecast.errors import TaskError
-from lmforecast.jsonlines import read_json_lines
-from lmforecast.tasks.base import Doc, GenerationSpec, Request, Task
+from lmforecast.core.errors import TaskError
+from lmforecast.core.jsonlines import read_json_lines
+from lmforecast.core.records import Doc, GenerationSpec, Request, Task
 
 
 def load_jsonl_task(path: str | Path, grader: str | None = None) -> Task:

@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lmforecast.errors import TaskError
-from lmforecast.tasks.base import Doc, GenerationSpec, Request, Task, TaskKind
+from lmforecast.core.errors import TaskError
+from lmforecast.core.records import Doc, GenerationSpec, Request, Task, TaskKind
 from lmforecast.tasks.registry import TASKS
 
 # OLMES files the unconditional requests of rc tasks under doc_id + 1,000,000.

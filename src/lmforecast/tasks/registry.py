@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from lmforecast.errors import TaskError
-from lmforecast.registry import Registry
-from lmforecast.tasks.base import Task
+from collections.abc import Callable
 
-TASKS: Registry[Task] = Registry("task", TaskError)
+from lmforecast.core.errors import TaskError
+from lmforecast.core.records import Task
+from lmforecast.core.registry import Registry
+
+TASKS: Registry[Callable[[], Task]] = Registry("task", TaskError)
+"""Task factories by name; the testbed's tasks arrive as a plug-in (``lmforecast.plugins``)."""

@@ -60,7 +60,7 @@ def load_manifest(preset: str = "full", seed: int = 0) -> pd.DataFrame:
 
 def model_path(model_id: str, preset: str = "full", seed: int = 0) -> str:
     """The transformers directory of one model of a built population."""
-    from lmforecast.errors import UserError
+    from lmforecast.core.errors import UserError
 
     table = load_manifest(preset, seed)
     hit = table.loc[table["model_id"] == model_id, "path"]

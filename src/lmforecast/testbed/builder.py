@@ -28,9 +28,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from lmforecast.errors import UserError
-from lmforecast.fingerprint import hash_json
-from lmforecast.paths import data_home
+from lmforecast.core.errors import UserError
+from lmforecast.core.fingerprint import hash_json
+from lmforecast.core.paths import data_home
 from lmforecast.testbed import architectures, generic
 from lmforecast.testbed.manifest import ModelRecord, write_manifest
 from lmforecast.testbed.presets import Preset, RunSpec, get_preset

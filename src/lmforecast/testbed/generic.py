@@ -19,7 +19,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from lmforecast.paths import data_home
+from lmforecast.core.paths import data_home
 
 POOL_CHARS = 12_000_000  # enough that the most generic-heavy full-preset recipe never repeats
 _DOCSTRING = re.compile(r'"""(.*?)"""', re.S)

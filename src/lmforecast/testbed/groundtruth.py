@@ -112,8 +112,8 @@ def evaluate(model: Any, plan: EvalPlan, store: Any = None) -> ModelTruth:
     Generation and grading go through :func:`lmforecast.truth.run.run_truth`, which stores the
     per-sample labels (kind ``truth_samples``) in ``store`` (default: the data home's store).
     """
+    from lmforecast.engine.generate import GenerationConfig
     from lmforecast.store import Store
-    from lmforecast.truth.generate import GenerationConfig
 
     store = store if store is not None else Store()
     scores: list[TaskScore] = []

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lmforecast.errors import UserError
+from lmforecast.core.errors import UserError
 from lmforecast.testbed.groundtruth import EvalPlan
 from lmforecast.testbed.posttrain import PostTrainConfig
 from lmforecast.testbed.train import TrainConfig

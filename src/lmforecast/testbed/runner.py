@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from lmforecast.fingerprint import hash_json
+from lmforecast.core.fingerprint import hash_json
 from lmforecast.testbed import architectures, groundtruth, posttrain, tasks
 from lmforecast.testbed.manifest import ModelRecord
 from lmforecast.testbed.presets import Preset, RunSpec
@@ -100,8 +100,8 @@ def _record(
 
 def _rl_pairs(sft_path: Path, preset: Preset, seed: int) -> tuple[list[tuple[str, str]], int]:
     """Sample from the SFT model, keep correct completions. Returns (pairs, tokens generated)."""
+    from lmforecast.engine.generate import GenerationConfig, generate
     from lmforecast.models import load_model
-    from lmforecast.truth.generate import GenerationConfig, generate
 
     cfg = preset.post
     probs = posttrain.rl_problems(seed, cfg.rl_prompts)

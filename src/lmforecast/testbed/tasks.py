@@ -17,10 +17,10 @@ from __future__ import annotations
 import random
 import re
 
-from lmforecast.tasks.base import Doc, GenerationSpec, Request, Task
-from lmforecast.tasks.graders import GRADERS, GradeResult
+from lmforecast.core.records import Doc, GenerationSpec, Request, Task
 from lmforecast.tasks.registry import TASKS
 from lmforecast.testbed import generic, problems
+from lmforecast.truth.graders import GRADERS, GradeResult
 
 PROBLEM_TASKS: dict[str, str] = {f: f"testbed-{f}:gold" for f in problems.FAMILIES}
 CHOICE_TASKS: dict[str, str] = {f: f"testbed-{f}:rc" for f in problems.FAMILIES}

@@ -8,10 +8,11 @@
 - :func:`pass_at_k`, :func:`aggregate_pass_at_k`: the unbiased estimator and its task mean.
 - :func:`import_file`: lm-eval, OLMES and CSV results as ground truth.
 
-Graders live with the tasks (:mod:`lmforecast.tasks.graders`); they are re-exported here.
+Graders, one module per family, are in :mod:`lmforecast.truth.graders`.
 """
 
-from lmforecast.tasks.graders import (
+from lmforecast.engine.generate import Generation, GenerationConfig, generate
+from lmforecast.truth.graders import (
     GRADERS,
     ChoiceGrade,
     GradeResult,
@@ -19,7 +20,6 @@ from lmforecast.tasks.graders import (
     grade_choice,
     register_grader,
 )
-from lmforecast.truth.generate import Generation, GenerationConfig, generate
 from lmforecast.truth.importers import ImportResult, import_file
 from lmforecast.truth.passk import Estimate, aggregate_pass_at_k, pass_at_k, wilson_interval
 from lmforecast.truth.run import (

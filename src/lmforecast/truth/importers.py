@@ -30,9 +30,9 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from lmforecast.errors import UserError
-from lmforecast.fingerprint import hash_json
-from lmforecast.jsonlines import read_json_lines, read_user_text
+from lmforecast.core.errors import UserError
+from lmforecast.core.fingerprint import hash_json
+from lmforecast.core.jsonlines import read_json_lines, read_user_text
 from lmforecast.store import Store
 
 KIND = "truth_imported"

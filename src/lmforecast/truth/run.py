@@ -22,13 +22,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lmforecast.errors import UserError
-from lmforecast.fingerprint import hash_json
+from lmforecast.core.errors import UserError
+from lmforecast.core.fingerprint import hash_json
+from lmforecast.engine.generate import Generation, GenerationConfig, generate
 from lmforecast.models import LoadedModel
 from lmforecast.store import Store
 from lmforecast.tasks import Doc, Task
-from lmforecast.tasks.graders import GradeResult, get_grader, grade_choice
-from lmforecast.truth.generate import Generation, GenerationConfig, generate
+from lmforecast.truth.graders import GradeResult, get_grader, grade_choice
 from lmforecast.truth.passk import Estimate, aggregate_pass_at_k, default_ks, wilson_interval
 
 KIND = "truth_samples"

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from lmforecast.paths import data_home
+from lmforecast.core.paths import data_home
 
 _LOCK = threading.Lock()
 _CHUNK = 1 << 22

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lmforecast.errors import UserError
+from lmforecast.core.errors import UserError
 
 
 def read_user_text(path: Path, error: type[UserError] = UserError, encoding: str = "utf-8") -> str:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from lmforecast.core.records import Request
 from lmforecast.engine import EncodedRequest, ScoreConfig, ScoringEngine
+from lmforecast.engine.generate import GenerationConfig, generate
 from lmforecast.models.base import LoadedModel
-from lmforecast.tasks.base import Request
 
 
 def _args(request: Any) -> tuple[Any, ...]:
@@ -71,8 +72,6 @@ class LMForecastLM:
 
     def generate_until(self, requests: Sequence[Any]) -> list[str]:
         """Greedy (or sampled, per request's ``gen_kwargs``) continuations cut at ``until``."""
-        from lmforecast.truth.generate import GenerationConfig, generate
-
         outputs = []
         for r in requests:
             context, gen_kwargs = _args(r)[:2]

@@ -1,0 +1,1 @@
+"""Adapters that put lmforecast inside other tools (lm-evaluation-harness)."""
