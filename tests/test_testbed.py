@@ -63,7 +63,7 @@ def test_tasks_are_registered_with_grader() -> None:
 def check_choice_task(task) -> None:  # type: ignore[no-untyped-def]
     """4 distinct choices per held-out problem, the gold answer at ``label``, all graded by
     log-likelihood: the gold choice scored highest must grade correct, any other wrong."""
-    from lmforecast.truth.run import mc_truth
+    from lmforecast.truth.multiple_choice import mc_truth
 
     assert len(task.docs) >= 500 and len(task.requests) == 4 * len(task.docs)
     labels = []

@@ -12,8 +12,9 @@ from lmforecast.models import LoadedModel, load_model
 from lmforecast.store import Store
 from lmforecast.tasks import Doc, GenerationSpec, Task, get_task
 from lmforecast.truth.graders import GRADERS, GradeResult, get_grader, register_grader
+from lmforecast.truth.multiple_choice import mc_truth
 from lmforecast.truth.passk import pass_at_k
-from lmforecast.truth.run import KIND, TruthProgress, mc_truth, run_truth, sequence_flops
+from lmforecast.truth.run import KIND, TruthProgress, run_truth, sequence_flops
 
 GRADER = "test_truth_run_has_letter_e"
 if GRADER not in GRADERS:

@@ -7,58 +7,52 @@ from typing import Annotated
 
 import typer
 
+from lmforecast import api
 from lmforecast.cli.app import app, console
 from lmforecast.cli.progress import rate_progress
-from lmforecast.cli.score import format_metrics, metrics_table
-from lmforecast.engine import ScoreConfig
-from lmforecast.models import load_model
-from lmforecast.signals import scored
-from lmforecast.signals.tokenstats import add_request_metrics
-from lmforecast.store import Store
-from lmforecast.tasks import get_task
+from lmforecast.report.terminal import metrics_table, patel_renderables
+from lmforecast.signals.tokenstats import TaskMetric
 
 DEMO_MODELS = ("smollm2-135m", "gemma3-270m")
 
 
 def proxy_metrics_side_by_side(models: tuple[str, ...], task_name: str, limit: int) -> None:
     """Score each real model on the task and print the per-task proxy metrics side by side."""
-    task = get_task(task_name, limit)
-    store = Store()
-    columns = {}
+    task = api.task(task_name, limit)
+    columns: dict[str, dict[str, TaskMetric]] = {}
     for name in models:
         with console.status(f"loading {name}"):
-            model = load_model(name)
+            model = api.load(name)
         with rate_progress(f"{name} · {task.name}") as bar:
-            result = scored.score_task(
-                model, task, ScoreConfig(), store, progress=bar.advance, on_plan=bar.start
-            )
+            run = api.score(model, task, progress=bar.advance, on_plan=bar.start)
+        result = run.scored
         console.print(
             f"{name}: {model.source}; {result.seconds:.1f} s, {result.flops:.3g} FLOPs"
             + ("" if result.computed_units else " (reused from the store)")
         )
-        columns[name] = format_metrics(add_request_metrics(result.table))
+        columns[name] = run.metrics
         del model
     console.print(metrics_table(f"{task.name}, first {limit} requests", columns))
 
 
 @app.command()
 def demo(
-    limit: Annotated[int, typer.Option(help="gsm8k:gold requests per real model")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="gsm8k:gold requests per real model")] = 20,
     real: Annotated[bool, typer.Option(help="also compare the two real models")] = True,
 ) -> None:
     """The main job: build (or reuse) the `ci` testbed, compute proxies and ground truth, print
     the three forecasting settings with cost ratios; then the two real models side by side."""
-    from lmforecast import testbed
-    from lmforecast.cli.experiment import print_patel
-    from lmforecast.experiments.patel import PatelConfig, run_patel
-
     with console.status("testbed ci: building or reusing") as status:
-        testbed.build("ci", 0, progress=lambda *a: status.update(" ".join(map(str, a))[:100]))
+        api.build_testbed("ci", 0, progress=lambda *a: status.update(" ".join(map(str, a))[:100]))
     with console.status("scoring the ci population") as status:
-        result = run_patel(
-            PatelConfig(preset="ci", docs_per_task=48, workers=os.cpu_count() or 1),
+        result = api.experiment(
+            "patel",
             progress=lambda m: status.update(m),
+            preset="ci",
+            docs_per_task=48,
+            workers=os.cpu_count() or 1,
         )
-    print_patel(result)
+    for renderable in patel_renderables(result.to_dict()):
+        console.print(renderable)
     if real:
         proxy_metrics_side_by_side(DEMO_MODELS, "gsm8k:gold", limit)

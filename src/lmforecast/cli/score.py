@@ -8,22 +8,14 @@ from typing import Annotated, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
-from rich.table import Table
 
+from lmforecast import api
 from lmforecast.cli.app import app, console
 from lmforecast.cli.progress import rate_progress
 from lmforecast.core.errors import UserError
 from lmforecast.engine import ScoreConfig
-from lmforecast.models import LoadOptions, load_model
-from lmforecast.signals import scored
-from lmforecast.signals.tokenstats import (
-    HIGHER_IS_BETTER,
-    REQUEST_METRICS,
-    add_request_metrics,
-    task_metrics,
-)
-from lmforecast.store import Store
-from lmforecast.tasks import TASKS, get_task
+from lmforecast.report.terminal import frame_table, metrics_table
+from lmforecast.signals.tokenstats import REQUEST_METRICS
 
 OUTPUT_COLUMNS = [
     "request_index",
@@ -56,23 +48,6 @@ def write_output(table: pa.Table, path: Path, per_token: bool) -> None:
         raise UserError(f"--output {path}: expected a .parquet or .jsonl file name")
 
 
-def metrics_table(title: str, columns: dict[str, dict[str, object]]) -> Table:
-    """Task metrics side by side: one column per model (value and 95% CI)."""
-    table = Table(title=title, title_justify="left")
-    table.add_column("metric")
-    for name in columns:
-        table.add_column(name, justify="right")
-    for metric in REQUEST_METRICS:
-        arrow = "↑" if HIGHER_IS_BETTER[metric] else "↓"
-        table.add_row(f"{metric} {arrow}", *[str(col[metric]) for col in columns.values()])
-    return table
-
-
-def format_metrics(scored_table: pa.Table) -> dict[str, object]:
-    metrics = task_metrics(scored_table)
-    return {name: f"{m.value:.4g} [{m.ci_low:.4g}, {m.ci_high:.4g}]" for name, m in metrics.items()}
-
-
 @app.command()
 def score(
     model: Annotated[str, typer.Option(help="alias, .gguf file, model directory or hub id")],
@@ -99,27 +74,32 @@ def score(
         raise UserError(f"--truncate {truncate!r}: expected 'error' or 'left'")
     if dtype not in ("auto", "float32", "bfloat16", "float16"):
         raise UserError(f"--dtype {dtype!r}: expected auto, float32, bfloat16 or float16")
+    if output is not None and output.suffix not in (".parquet", ".jsonl"):
+        raise UserError(f"--output {output}: expected a .parquet or .jsonl file name")
     trunc: Literal["error", "left"] = "left" if truncate == "left" else "error"
-    the_task = get_task(task, limit)
-    options = LoadOptions(dtype=dtype, device=device, trust_remote_code=trust_remote_code)  # type: ignore[arg-type]
+    the_task = api.task(task, limit)
     with console.status(f"loading {model}"):
-        lm = load_model(model, options)
+        lm = api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
     config = ScoreConfig(batch_size=batch_size, prefix_sharing=prefix_sharing, truncate=trunc)
-    store = Store(store_dir)
     with rate_progress(f"{model} · {the_task.name}") as bar:
-        result = scored.score_task(
-            lm, the_task, config, store, progress=bar.advance, on_plan=bar.start
+        run = api.score(
+            lm,
+            the_task,
+            config=config,
+            store_dir=store_dir,
+            progress=bar.advance,
+            on_plan=bar.start,
         )
-    table = add_request_metrics(result.table)
+    result = run.scored
     console.print(
-        f"{len(the_task.requests)} requests · {lm.source} · "
+        f"{run.num_requests} requests · {run.model_source} · "
         f"{result.computed_units}/{result.total_units} units computed · "
         f"{result.seconds:.1f} s · {result.flops:.3g} FLOPs · key {result.key}"
     )
-    console.print(metrics_table(f"{the_task.name}", {model: format_metrics(table)}))
+    console.print(metrics_table(f"{the_task.name}", {model: run.metrics}))
     if output is not None:
-        write_output(table, output, per_token)
-        console.print(f"wrote {table.num_rows} rows to {output}")
+        write_output(run.table, output, per_token)
+        console.print(f"wrote {run.table.num_rows} rows to {output}")
 
 
 @app.command()
@@ -133,49 +113,30 @@ def show(
     ] = None,
 ) -> None:
     """Print stored scoring results: one row per (model, task) with the per-task metrics."""
-    store = Store(store_dir)
-    table = Table(title="stored scores", title_justify="left")
-    for col in ("model", "task", "requests", *REQUEST_METRICS[1:], "seconds", "key"):
-        table.add_column(col, justify="left" if col in ("model", "task", "key") else "right")
-    rows = 0
-    for key, meta in scored_entries(store):
-        if (model and meta.get("model") != model) or (task and meta.get("task") != task):
-            continue
-        data = store.read(scored.KIND, key)
-        if data is None:
-            continue
-        data = add_request_metrics(data)
-        complete = data.num_rows == meta.get("num_requests")
-        values = [
-            f"{float(pa.compute.mean(data.column(m)).as_py()):.4g}" for m in REQUEST_METRICS[1:]
-        ]
-        seconds = float(pa.compute.sum(data.column("cost_seconds")).as_py())
-        count = f"{data.num_rows}" + ("" if complete else f"/{meta.get('num_requests')}")
-        table.add_row(str(meta["model"]), str(meta["task"]), count, *values, f"{seconds:.1f}", key)
-        rows += 1
-    if rows == 0:
+    frame = api.stored_scores(store_dir, model, task)
+    if frame.empty:
+        root = store_dir or "the data home's store"
         console.print(
-            f"no stored scores in {store.root}" + (" matching the filters" if model or task else "")
+            f"no stored scores in {root}" + (" matching the filters" if model or task else "")
         )
         return
-    console.print(table)
-
-
-def scored_entries(store: Store) -> list[tuple[str, dict[str, object]]]:
-    return sorted(
-        store.entries(scored.KIND), key=lambda kv: (str(kv[1]["task"]), str(kv[1]["model"]))
+    incomplete = frame["requests"] != frame["expected_requests"]
+    frame["requests"] = [
+        f"{n}" + (f"/{e}" if bad else "")
+        for n, e, bad in zip(frame["requests"], frame["expected_requests"], incomplete, strict=True)
+    ]
+    console.print(
+        frame_table("stored scores", frame.drop(columns=["expected_requests"]), floats="{:.4g}")
     )
 
 
 @app.command()
 def tasks() -> None:
     """List the registered tasks."""
-    table = Table(title="tasks", title_justify="left")
-    for col in ("name", "kind", "docs", "requests", "grader", "source"):
-        table.add_column(col)
-    for name in TASKS.names():
-        t = get_task(name)
-        table.add_row(
-            name, t.kind, str(len(t.docs)), str(len(t.requests)), t.grader or "-", t.source
-        )
-    console.print(table)
+    console.print(frame_table("tasks", api.tasks_table()))
+
+
+@app.command()
+def signals() -> None:
+    """List the registered signals: name, family, orientation, what each needs."""
+    console.print(frame_table("signals", api.signals_table()))

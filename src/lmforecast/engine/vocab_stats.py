@@ -56,6 +56,13 @@ class TokenStatistics:
     top1_id: torch.Tensor  # argmax_v p(v)
 
 
+def _float32_head(head: OutputHead) -> OutputHead:
+    if head.weight.dtype == torch.float32:
+        return head
+    bias = None if head.bias is None else head.bias.float()
+    return OutputHead(head.weight.float(), bias, head.scale, head.softcap)
+
+
 def streamed_statistics(
     hidden: torch.Tensor,
     targets: torch.Tensor,
@@ -80,13 +87,7 @@ def streamed_statistics(
     rows = hidden.shape[0]
     vocab = head.weight.shape[0]
     hidden = hidden.float()
-    if head.weight.dtype != torch.float32:
-        head = OutputHead(
-            head.weight.float(),
-            None if head.bias is None else head.bias.float(),
-            head.scale,
-            head.softcap,
-        )
+    head = _float32_head(head)
     device = hidden.device
     out_logprob = torch.empty(rows, device=device)
     out_entropy = torch.empty(rows, device=device)

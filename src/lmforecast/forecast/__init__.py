@@ -12,6 +12,7 @@ from lmforecast.forecast.agreement import (
     spearman,
 )
 from lmforecast.forecast.cost import CostRecord, cost_ratio, forward_flops, pareto_front
+from lmforecast.forecast.errors import InsufficientData, UnknownNameError
 from lmforecast.forecast.extrapolation import (
     EXTRAPOLATORS,
     ExtrapolationResult,
@@ -48,12 +49,14 @@ __all__ = [
     "Agreement",
     "CostRecord",
     "ExtrapolationResult",
+    "InsufficientData",
     "PowerLawFit",
     "RankAgreement",
     "RegressionEvaluation",
     "RunForecast",
     "SelectionResult",
     "TrainingRun",
+    "UnknownNameError",
     "agreement",
     "compute_power_law",
     "cost_ratio",

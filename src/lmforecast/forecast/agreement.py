@@ -29,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.stats
 
+from lmforecast.forecast.errors import InsufficientData
+
 FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_N_BOOT = 1000
@@ -41,7 +43,7 @@ def _vector(name: str, values: npt.ArrayLike) -> FloatArray:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D vector of per-model scores, got shape {arr.shape}")
     if arr.size < 2:
-        raise ValueError(f"{name} needs at least 2 models to rank, got {arr.size}")
+        raise InsufficientData(f"{name} needs at least 2 models to rank, got {arr.size}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} has non-finite values (nan or inf)")
     return arr
@@ -61,9 +63,9 @@ def _matrix(name: str, values: npt.ArrayLike) -> FloatArray:
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a [model, example] matrix, got shape {arr.shape}")
     if arr.shape[0] < 2:
-        raise ValueError(f"{name} needs at least 2 models (rows), got {arr.shape[0]}")
+        raise InsufficientData(f"{name} needs at least 2 models (rows), got {arr.shape[0]}")
     if arr.shape[1] < 1:
-        raise ValueError(f"{name} needs at least 1 example (column)")
+        raise InsufficientData(f"{name} needs at least 1 example (column)")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} has non-finite values (nan or inf)")
     return arr
@@ -183,7 +185,9 @@ def agreement(
         raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
     s_scores, t_scores = sig.mean(axis=1), tru.mean(axis=1)
     if np.ptp(t_scores) == 0:
-        raise ValueError("truth is the same for every model: there is no ranking to agree with")
+        raise InsufficientData(
+            "truth is the same for every model: there is no ranking to agree with"
+        )
     point = rank_agreement(s_scores, t_scores)
     nan_ci = (float("nan"), float("nan"))
     cis = [nan_ci, nan_ci, nan_ci]

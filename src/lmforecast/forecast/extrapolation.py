@@ -33,7 +33,8 @@ import numpy.typing as npt
 import scipy.optimize
 
 from lmforecast.core.registry import Registry
-from lmforecast.forecast.regression import UnknownNameError, fit_linear, fit_sigmoid
+from lmforecast.forecast.errors import InsufficientData, UnknownNameError, rewrap
+from lmforecast.forecast.regression import fit_linear, fit_sigmoid
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -102,7 +103,7 @@ def fit_power_law(
     """
     ta, ya = _points(t, y, "y")
     if np.unique(ta).size < MIN_WINDOW_POINTS:
-        raise ValueError(
+        raise InsufficientData(
             f"a power-law fit needs at least {MIN_WINDOW_POINTS} distinct t values, "
             f"got {np.unique(ta).size}"
         )
@@ -164,7 +165,7 @@ def fit_window(
     mask = ta <= t_final * fit_fraction * (1 + 1e-12)
     n = int(mask.sum())
     if n < MIN_WINDOW_POINTS:
-        raise ValueError(
+        raise InsufficientData(
             f"only {n} checkpoint(s) with t <= {t_final * fit_fraction:.6g} "
             f"(fit_fraction={fit_fraction:.6g} of t_final={t_final:.6g}); the power-law fit "
             f"needs at least {MIN_WINDOW_POINTS}: add early checkpoints or raise fit_fraction"
@@ -221,7 +222,7 @@ def proxy_extrapolation(
         try:
             mapping = fit_linear(pa[mask], acc[mask])
         except ValueError as err:
-            raise ValueError(f"proxy -> accuracy map on the window: {err}") from None
+            raise rewrap(err, f"proxy -> accuracy map on the window: {err}") from None
     return _clip01(float(mapping.predict(proxy_final)[0]))
 
 
@@ -261,9 +262,10 @@ def two_step_ladder(
         try:
             mapping = fit_sigmoid(loss[mask], acc[mask])
         except ValueError as err:
-            raise ValueError(
+            raise rewrap(
+                err,
                 f"loss -> accuracy sigmoid on the window: {err}; pass calibration pairs "
-                "from other runs"
+                "from other runs",
             ) from None
     return _clip01(float(mapping.predict(loss_final)[0]))
 
@@ -327,12 +329,12 @@ def evaluate_extrapolation(
     """
     runs = list(runs)
     if not runs:
-        raise ValueError("evaluate_extrapolation needs at least one run")
+        raise InsufficientData("evaluate_extrapolation needs at least one run")
     for i, run in enumerate(runs):
         if not isinstance(run, TrainingRun):
             raise ValueError(f"runs[{i}] is a {type(run).__name__}, not a TrainingRun")
     if calibrate_on_other_runs and len(runs) < 2:
-        raise ValueError("calibrate_on_other_runs needs at least 2 runs")
+        raise InsufficientData("calibrate_on_other_runs needs at least 2 runs")
     fn = EXTRAPOLATORS.get(method) if isinstance(method, str) else method
     name = method if isinstance(method, str) else getattr(method, "__name__", "custom")
     forecasts: list[RunForecast] = []
@@ -347,7 +349,7 @@ def evaluate_extrapolation(
         try:
             pred = fn(run.t, run.proxy, run.accuracy, fit_fraction, calibration=calibration)
         except ValueError as err:
-            raise ValueError(f"run {run.name!r}: {err}") from None
+            raise rewrap(err, f"run {run.name!r}: {err}") from None
         forecasts.append(RunForecast(run.name, float(pred), run.final_accuracy))
     errors = np.array([f.predicted - f.actual for f in forecasts])
     return ExtrapolationResult(

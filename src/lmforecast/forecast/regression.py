@@ -37,8 +37,8 @@ import scipy.special
 import scipy.stats
 from sklearn.isotonic import IsotonicRegression
 
-from lmforecast.core.errors import UserError
 from lmforecast.core.registry import Registry
+from lmforecast.forecast.errors import InsufficientData, UnknownNameError, rewrap
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -49,10 +49,6 @@ class FittedMap(Protocol):
     """A fitted signal -> accuracy map."""
 
     def predict(self, x: npt.ArrayLike) -> FloatArray: ...
-
-
-class UnknownNameError(UserError, ValueError):
-    """An unknown regressor, extrapolation method or scorer name (a ValueError, too)."""
 
 
 REGRESSORS: Registry[Callable[..., FittedMap]] = Registry("regressor", error=UnknownNameError)
@@ -70,7 +66,7 @@ def _xy(x: npt.ArrayLike, y: npt.ArrayLike, min_points: int, what: str) -> tuple
     if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
         raise ValueError("x and y must be finite (no nan or inf)")
     if xa.size < min_points:
-        raise ValueError(f"the {what} fit needs at least {min_points} points, got {xa.size}")
+        raise InsufficientData(f"the {what} fit needs at least {min_points} points, got {xa.size}")
     return xa, ya
 
 
@@ -104,7 +100,7 @@ def fit_linear(x: npt.ArrayLike, y: npt.ArrayLike) -> LinearFit:
     """
     xa, ya = _xy(x, y, 2, "linear")
     if np.ptp(xa) == 0:
-        raise ValueError("the linear fit needs at least two distinct x values")
+        raise InsufficientData("the linear fit needs at least two distinct x values")
     xc = xa - xa.mean()
     slope = float((xc * (ya - ya.mean())).sum() / (xc * xc).sum())
     return LinearFit(slope=slope, intercept=float(ya.mean() - slope * xa.mean()))
@@ -146,7 +142,7 @@ def fit_sigmoid(x: npt.ArrayLike, y: npt.ArrayLike, *, f_scale: float | None = N
     """
     xa, ya = _xy(x, y, 4, "sigmoid")
     if np.ptp(xa) == 0:
-        raise ValueError("the sigmoid fit needs distinct x values")
+        raise InsufficientData("the sigmoid fit needs distinct x values")
     mu, sd = float(xa.mean()), float(xa.std())
     u = (xa - mu) / sd
     spread = float(np.ptp(ya))
@@ -298,14 +294,14 @@ def evaluate_regression(
         scheme = "logo"
     folds = np.unique(labels)
     if folds.size < 2:
-        raise ValueError("leave-one-group-out needs at least 2 groups")
+        raise InsufficientData("leave-one-group-out needs at least 2 groups")
     pred = np.empty_like(ya)
     for g in folds:
         test = labels == g
         try:
             model = fit(xa[~test], ya[~test])
         except ValueError as err:
-            raise ValueError(f"{method} fit failed with fold {int(g)} held out: {err}") from None
+            raise rewrap(err, f"{method} fit failed with fold {int(g)} held out: {err}") from None
         pred[test] = model.predict(xa[test])
     resid = ya - pred
     alpha = (1.0 - level) / 2.0

@@ -52,7 +52,7 @@ import scipy.stats
 from sklearn.svm import SVC, LinearSVC
 
 from lmforecast.core.registry import Registry
-from lmforecast.forecast.regression import UnknownNameError
+from lmforecast.forecast.errors import InsufficientData, UnknownNameError
 
 FloatArray = npt.NDArray[np.float64]
 ModelScorer = Callable[[FloatArray], FloatArray]
@@ -84,12 +84,14 @@ def _check_xy(X: npt.ArrayLike, Y: npt.ArrayLike) -> tuple[FloatArray, FloatArra
             f"(task, model), Y is {ya.shape}"
         )
     if xa.shape[1] < 2 or xa.shape[2] < 1:
-        raise ValueError(f"need at least 2 models and 1 proxy, got shape {xa.shape}")
+        raise InsufficientData(f"need at least 2 models and 1 proxy, got shape {xa.shape}")
     if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
         raise ValueError("X and Y must be finite (no nan or inf)")
     flat = [int(k) for k in np.flatnonzero(np.ptp(ya, axis=1) == 0)]
     if flat:
-        raise ValueError(f"truth is the same for every model on task(s) {flat}: nothing to rank")
+        raise InsufficientData(
+            f"truth is the same for every model on task(s) {flat}: nothing to rank"
+        )
     return xa, ya
 
 
@@ -225,7 +227,7 @@ def _preference_pairs(xa: FloatArray, ya: FloatArray) -> tuple[FloatArray, Float
         labels.append(np.sign(y_task[i] - y_task[j]))
     d = np.concatenate(diffs)
     if d.shape[0] == 0:
-        raise ValueError("no pair of models differs in truth on the training tasks")
+        raise InsufficientData("no pair of models differs in truth on the training tasks")
     return d, np.concatenate(labels)
 
 

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from lmforecast.core.records import Request
-from lmforecast.engine import EncodedRequest, ScoreConfig, ScoringEngine
-from lmforecast.engine.generate import GenerationConfig, generate
+from lmforecast.engine import EncodedRequest, ScoreConfig
+from lmforecast.engine.backend import TransformersBackend
+from lmforecast.engine.generate import GenerationConfig
 from lmforecast.models.base import LoadedModel
 
 
@@ -46,12 +47,13 @@ class LMForecastLM:
 
     def __init__(self, model: LoadedModel, config: ScoreConfig | None = None) -> None:
         self.model = model
-        self.engine = ScoringEngine(model, config)
+        self.backend = TransformersBackend(model, config)
+        self.engine = self.backend.engine  # rolling windows are scored pre-tokenised
 
     def loglikelihood(self, requests: Sequence[Any]) -> list[tuple[float, bool]]:
         """(sum log p(continuation | context), is greedy) per request, in input order."""
         reqs = [Request(i, str(i), *_args(r)[:2]) for i, r in enumerate(requests)]
-        return [(s.logprob_sum, s.is_greedy) for s in self.engine.score(reqs)]
+        return [(s.logprob_sum, s.is_greedy) for s in self.backend.score(reqs)]
 
     def loglikelihood_rolling(self, requests: Sequence[Any]) -> list[float]:
         """Total log-likelihood of each string, in windows no longer than the context window."""
@@ -81,5 +83,5 @@ class LMForecastLM:
                 max_tokens=int(gen_kwargs.get("max_gen_toks", 256)),
                 stop=tuple([until] if isinstance(until, str) else until),
             )
-            outputs.append(generate(self.model, [context], config)[0][0].text)
+            outputs.append(self.backend.generate([context], config)[0][0].text)
         return outputs

@@ -50,15 +50,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from lmforecast.core.registry import Registry
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from lmforecast.signals.base import (
+    DEFAULT_EPS,
+    DEFAULT_LAST_N_TOKENS,
+    Signal,
+    TaskScores,
+    register_signal,
+)
+from lmforecast.signals.token_record import FloatArray, TokenRecord
 
 STATISTICS: tuple[str, ...] = (
     "xent",
@@ -99,121 +102,6 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "wrong_conf": False,
 }
 """Per statistic: does a larger value mean a better model? (Weightings do not change the sign.)"""
-
-DEFAULT_LAST_N_TOKENS = 1000  # Patel et al. scored the last 1,000 tokens of each trajectory
-DEFAULT_EPS = 1e-6
-_PROB_TOLERANCE = 1e-3  # float32 engines: top1_prob may undershoot p(y) by rounding
-
-
-@dataclass(frozen=True, eq=False, init=False)
-class TokenRecord:
-    """Per-token records of one model on one expert solution (its continuation tokens).
-
-    ``logprob`` is the natural log of p(y_t); ``entropy`` (nats) is of the whole next-token
-    distribution; ``rank`` is 1 + #{v : p_t(v) > p_t(y_t)} (1 = the expert token is the argmax);
-    ``top1_prob`` is max_v p_t(v); ``target_ids`` are the expert token ids (for frequencies).
-    Arrays are converted and validated on construction, so a malformed record fails here, not
-    inside a proxy.
-    """
-
-    logprob: FloatArray
-    entropy: FloatArray
-    rank: IntArray
-    top1_prob: FloatArray
-    target_ids: IntArray
-    vocab_size: int
-
-    def __init__(
-        self,
-        logprob: npt.ArrayLike,
-        entropy: npt.ArrayLike,
-        rank: npt.ArrayLike,
-        top1_prob: npt.ArrayLike,
-        target_ids: npt.ArrayLike,
-        vocab_size: int,
-    ) -> None:
-        floats = {
-            "logprob": logprob,
-            "entropy": entropy,
-            "top1_prob": top1_prob,
-        }
-        arrays: dict[str, np.ndarray] = {}
-        for name, value in floats.items():
-            arr = np.asarray(value, dtype=np.float64)
-            if arr.ndim != 1:
-                raise ValueError(f"TokenRecord: {name!r} must be 1-D, got shape {arr.shape}")
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"TokenRecord: {name!r} has non-finite values")
-            arrays[name] = arr
-        for name, value in {"rank": rank, "target_ids": target_ids}.items():
-            raw = np.asarray(value)
-            if raw.ndim != 1:
-                raise ValueError(f"TokenRecord: {name!r} must be 1-D, got shape {raw.shape}")
-            if (
-                raw.size
-                and not np.issubdtype(raw.dtype, np.integer)
-                and (not np.all(np.isfinite(raw)) or np.any(np.asarray(raw) % 1 != 0))
-            ):
-                raise ValueError(f"TokenRecord: {name!r} must hold integers")
-            arrays[name] = raw.astype(np.int64)
-        n = arrays["logprob"].size
-        for name, arr in arrays.items():
-            if arr.size != n:
-                raise ValueError(
-                    f"TokenRecord: {name!r} has {arr.size} values but 'logprob' has {n}; "
-                    "every per-token array must cover the same tokens"
-                )
-        if n == 0:
-            raise ValueError("TokenRecord: an instance needs at least one continuation token")
-        if isinstance(vocab_size, bool) or int(vocab_size) != vocab_size or vocab_size < 2:
-            raise ValueError(f"TokenRecord: vocab_size must be an integer >= 2, got {vocab_size}")
-        if np.any(arrays["logprob"] > 1e-6):
-            raise ValueError("TokenRecord: 'logprob' must be <= 0 (natural log of a probability)")
-        if np.any(arrays["entropy"] < -1e-6):
-            raise ValueError("TokenRecord: 'entropy' must be >= 0 nats")
-        if np.any(arrays["rank"] < 1) or np.any(arrays["rank"] > vocab_size):
-            raise ValueError("TokenRecord: 'rank' must lie in 1..vocab_size (1 = argmax)")
-        top1 = arrays["top1_prob"]
-        if np.any(top1 <= 0) or np.any(top1 > 1 + 1e-6):
-            raise ValueError("TokenRecord: 'top1_prob' must lie in (0, 1]")
-        if np.any(top1 < np.exp(arrays["logprob"]) - _PROB_TOLERANCE):
-            raise ValueError(
-                "TokenRecord: 'top1_prob' is smaller than p(y) = exp(logprob) at some token; "
-                "the records are inconsistent"
-            )
-        if np.any(arrays["target_ids"] < 0):
-            raise ValueError("TokenRecord: 'target_ids' must be non-negative token ids")
-        for name, arr in arrays.items():
-            arr.setflags(write=False)
-            object.__setattr__(self, name, arr)
-        object.__setattr__(self, "vocab_size", int(vocab_size))
-
-    def __len__(self) -> int:
-        return int(self.logprob.size)
-
-    def tail(self, last_n_tokens: int | None) -> TokenRecord:
-        """The record restricted to its last ``last_n_tokens`` tokens (``None``: all of them)."""
-        n = _check_last_n(last_n_tokens)
-        if n is None or n >= len(self):
-            return self
-        return TokenRecord(
-            logprob=self.logprob[-n:],
-            entropy=self.entropy[-n:],
-            rank=self.rank[-n:],
-            top1_prob=self.top1_prob[-n:],
-            target_ids=self.target_ids[-n:],
-            vocab_size=self.vocab_size,
-        )
-
-
-def _check_last_n(last_n_tokens: int | None) -> int | None:
-    if last_n_tokens is None:
-        return None
-    if isinstance(last_n_tokens, bool) or not isinstance(last_n_tokens, int | np.integer):
-        raise ValueError(f"last_n_tokens must be a positive int or None, got {last_n_tokens!r}")
-    if last_n_tokens < 1:
-        raise ValueError(f"last_n_tokens must be >= 1 or None, got {last_n_tokens}")
-    return int(last_n_tokens)
 
 
 def proxy_names() -> list[str]:
@@ -480,3 +368,32 @@ def proxy_vector(proxies: Mapping[str, float], names: Sequence[str] | None = Non
     if missing:
         raise ValueError(f"proxies lack {len(missing)} name(s), e.g. {missing[:3]}")
     return np.array([proxies[n] for n in order], dtype=np.float64)
+
+
+# --- the 80 proxies as signals --------------------------------------------------------------
+def instance_matrices(scores: TaskScores) -> FloatArray:
+    """[request, statistic, weighting] proxies of every request (token counts over the task)."""
+    n, eps = scores.options.last_n_tokens, _check_eps(scores.options.eps)
+    tails = [rec.tail(n) for rec in scores.records]
+    counts = count_target_tokens(tails, last_n_tokens=None)
+    return np.stack([_proxy_matrix(rec, counts, eps) for rec in tails])
+
+
+def _proxy_signal(i: int, j: int) -> Callable[[TaskScores], FloatArray]:
+    def per_request(scores: TaskScores) -> FloatArray:
+        return scores.shared("proxies.instance_matrices", instance_matrices)[:, i, j]
+
+    return per_request
+
+
+for _i, _stat in enumerate(STATISTICS):
+    for _j, _weight in enumerate(WEIGHTINGS):
+        register_signal(
+            Signal(
+                f"{_stat}@{_weight}",
+                "proxies",
+                HIGHER_IS_BETTER[_stat],
+                _proxy_signal(_i, _j),
+                description=f"Patel et al.: per-token {_stat}, {_weight}-weighted mean",
+            )
+        )

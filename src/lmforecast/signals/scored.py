@@ -19,9 +19,9 @@ import pyarrow as pa
 
 from lmforecast.core.fingerprint import hash_json
 from lmforecast.core.records import Task
-from lmforecast.engine import RequestScore, ScoreConfig, ScoringEngine
+from lmforecast.engine import RequestScore, ScoreConfig, ScoringEngine, WorkUnit
 from lmforecast.models.base import LoadedModel
-from lmforecast.store import Store
+from lmforecast.store import ShardedJob, Store
 
 KIND = "scores"
 ENGINE_VERSION = 1  # bump when the engine's numbers change, so old results are not reused
@@ -100,21 +100,6 @@ class ScoredTask:
         return float(np.sum(self.table.column("cost_flops").to_numpy()))
 
 
-def token_records(table: pa.Table, vocab_size: int) -> list[Any]:
-    """The stored per-token columns as :class:`~lmforecast.signals.proxies.TokenRecord` s,
-    one per request, in table order (the input of every token-level proxy)."""
-    from lmforecast.signals.proxies import TokenRecord
-
-    cols = [
-        table.column(c).to_pylist()
-        for c in ("tok_logprob", "tok_entropy", "tok_rank", "tok_top1_prob", "tok_target_id")
-    ]
-    return [
-        TokenRecord(lp, np.maximum(ent, 0.0), rk, np.minimum(p1, 1.0), ids, vocab_size)
-        for lp, ent, rk, p1, ids in zip(*cols, strict=True)
-    ]
-
-
 def score_task(
     model: LoadedModel,
     task: Task,
@@ -135,8 +120,7 @@ def score_task(
     encoded = engine.encode(task.requests)
     by_index = {e.index: e for e in encoded}
     units = engine.plan(encoded)
-    done = store.shards(KIND, key)
-    todo = [u for u in units if u.unit_id not in done]
+    job: ShardedJob[WorkUnit] = ShardedJob(store, KIND, key)
     store.write_meta(
         KIND,
         key,
@@ -154,23 +138,29 @@ def score_task(
         },
     )
     if on_plan is not None:
-        on_plan(len(encoded), sum(len(u.members) for u in units if u.unit_id in done))
-    for unit in todo:
+        on_plan(len(encoded), sum(len(u.members) for u in units if job.is_stored(u.unit_id)))
+
+    def compute(unit: WorkUnit) -> pa.Table:
         before = engine.cost()
         scores = engine.run_unit(unit, by_index, progress)
         after = engine.cost()
-        table = scores_to_table(
+        return scores_to_table(
             scores, task, after.seconds - before.seconds, after.flops - before.flops
         )
-        store.write_shard(KIND, key, unit.unit_id, table)
-    table = store.read(KIND, key, sort_by="request_index")
-    assert table is not None and table.num_rows == len(task.requests), "store is incomplete"
+
+    run = job.run(units, lambda u: u.unit_id, compute)
+    table = run.table(sort_by="request_index")
+    if table.num_rows != len(task.requests):
+        raise RuntimeError(
+            f"store entry {KIND}/{key} holds {table.num_rows} rows for {len(task.requests)} "
+            "requests; run `lmforecast store check --repair` and score again"
+        )
     return ScoredTask(
         key=key,
         model_name=model.name,
         model_fingerprint=model.fingerprint,
         task_name=task.name,
         table=table,
-        computed_units=len(todo),
+        computed_units=run.computed,
         total_units=len(units),
     )

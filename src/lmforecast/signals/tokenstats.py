@@ -9,11 +9,13 @@ The 80 weighted proxies of METHODS.md live in :mod:`lmforecast.signals.proxies`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+
+from lmforecast.signals.base import FloatArray, Signal, TaskScores, numpy_mean, register_signal
 
 REQUEST_METRICS = (
     "logprob",
@@ -27,8 +29,9 @@ REQUEST_METRICS = (
     "top10",
 )
 
-# Orientation, for tables and forecasters: is a larger value a better model?
-HIGHER_IS_BETTER = {
+# Orientation of each metric, registered with its signal below (read it with
+# ``lmforecast.signals.base.orientation``).
+_HIGHER_IS_BETTER = {
     "logprob": True,
     "logprob_mean": True,
     "cross_entropy": False,
@@ -69,10 +72,8 @@ def request_metrics(
     }
 
 
-def add_request_metrics(table: pa.Table) -> pa.Table:
-    """The stored score table with one column per request metric appended (recomputed from
-    the per-token columns, so the definitions live in one place)."""
-    rows = [
+def _request_rows(table: pa.Table) -> list[dict[str, float]]:
+    return [
         request_metrics(
             np.asarray(lp, dtype=np.float64),
             np.asarray(ent, dtype=np.float64),
@@ -87,6 +88,12 @@ def add_request_metrics(table: pa.Table) -> pa.Table:
             strict=True,
         )
     ]
+
+
+def add_request_metrics(table: pa.Table) -> pa.Table:
+    """The stored score table with one column per request metric appended (recomputed from
+    the per-token columns, so the definitions live in one place)."""
+    rows = _request_rows(table)
     for name in REQUEST_METRICS:
         if name == "logprob":
             continue  # already stored (float64 sum)
@@ -145,3 +152,36 @@ def task_metrics(
         mean, lo, hi = bootstrap_mean_ci(values, confidence, resamples, seed)
         out[name] = TaskMetric(name, mean, lo, hi, int(values.size))
     return out
+
+
+def _request_metric(name: str) -> Callable[[TaskScores], FloatArray]:
+    def per_request(scores: TaskScores) -> FloatArray:
+        rows = scores.shared("tokenstats.rows", lambda s: _request_rows(s.table))
+        return np.array([r[name] for r in rows], dtype=np.float64)
+
+    return per_request
+
+
+_DESCRIPTIONS = {
+    "logprob": "sum of log p over the continuation (nats)",
+    "logprob_mean": "mean log p per continuation token",
+    "cross_entropy": "mean -log p per continuation token (nats)",
+    "bits_per_byte": "-log2 p of the continuation per UTF-8 byte",
+    "entropy_mean": "mean entropy of the next-token distribution (nats)",
+    "logrank_mean": "mean log rank of the target token",
+    "top1": "share of tokens where the target is the arg-max",
+    "top5": "share of tokens where the target is in the top 5",
+    "top10": "share of tokens where the target is in the top 10",
+}
+
+for _name in REQUEST_METRICS:
+    register_signal(
+        Signal(
+            _name,
+            "tokenstats",
+            _HIGHER_IS_BETTER[_name],
+            _request_metric(_name),
+            description=_DESCRIPTIONS[_name],
+            aggregate=numpy_mean,
+        )
+    )

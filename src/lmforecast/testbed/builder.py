@@ -22,15 +22,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from lmforecast.core.errors import UserError
 from lmforecast.core.fingerprint import hash_json
 from lmforecast.core.paths import data_home
+from lmforecast.executors import ProcessPoolExecutor
 from lmforecast.testbed import architectures, generic
 from lmforecast.testbed.manifest import ModelRecord, write_manifest
 from lmforecast.testbed.presets import Preset, RunSpec, get_preset
@@ -197,24 +196,22 @@ def build(
 
     n_workers = max(1, workers or p.workers)
     threads = max(1, (os.cpu_count() or 1) // n_workers)
-    ctx = get_context("spawn")  # fresh workers: they see this process's environment now
     records: list[ModelRecord] = []
-    with ProcessPoolExecutor(
-        n_workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
-    ) as pool:
+    # Always worker processes, even for one worker: training then runs with the same thread
+    # count whatever the machine, so a population is the same on every build.
+    with ProcessPoolExecutor(n_workers, _init_worker, (threads,)) as pool:
         pairs = sorted({(r.family, r.recipe) for r in p.runs})
-        futures = [pool.submit(_corpus_job, str(root), p, seed, f, r) for f, r in pairs]
-        for i, corpus in enumerate(as_completed(futures)):
-            name = Path(corpus.result()).stem
-            report(ProgressEvent("corpora", i + 1, len(futures), f"corpus {name}"))
-        jobs = {pool.submit(_run_job, str(root), p, seed, run): run for run in run_order(p.runs)}
-        for i, fut in enumerate(as_completed(jobs)):
-            rows = fut.result()
+        corpus_jobs = [(str(root), p, seed, f, r) for f, r in pairs]
+        for i, (_, corpus) in enumerate(pool.imap_unordered(_corpus_job, corpus_jobs)):
+            report(ProgressEvent("corpora", i + 1, len(pairs), f"corpus {Path(corpus).stem}"))
+        runs = run_order(p.runs)
+        run_jobs = [(str(root), p, seed, run) for run in runs]
+        for i, (k, rows) in enumerate(pool.imap_unordered(_run_job, run_jobs)):
             records.extend(ModelRecord(**r) for r in rows)
             # The manifest grows with every finished run: a build cut short is usable as it is.
             write_manifest(records, root / "manifest.parquet")
-            _write_json(root / "status.json", {"runs_done": i + 1, "runs_total": len(jobs)})
-            report(ProgressEvent("runs", i + 1, len(jobs), f"run {jobs[fut].run_id}"))
+            _write_json(root / "status.json", {"runs_done": i + 1, "runs_total": len(runs)})
+            report(ProgressEvent("runs", i + 1, len(runs), f"run {runs[k].run_id}"))
     write_manifest(records, root / "manifest.parquet")
     report(ProgressEvent("manifest", 1, 1, f"{len(records)} models"))
     report(ProgressEvent("done", 1, 1, str(root)))

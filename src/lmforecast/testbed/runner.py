@@ -204,6 +204,17 @@ def execute_run(root: Path, preset: Preset, seed: int, run: RunSpec) -> list[Mod
     records.append(rl_rec)
     examples.append((rl_rec.model_id, truth))
 
+    _write_outputs(run_dir, examples, records, done)
+    return records
+
+
+def _write_outputs(
+    run_dir: Path,
+    examples: list[tuple[str, groundtruth.ModelTruth]],
+    records: list[ModelRecord],
+    done: Path,
+) -> None:
+    """Per-example truth, then the run's records (last: their presence marks the run done)."""
     table = pa.Table.from_pylist(
         [{"model_id": mid, **ex.__dict__} for mid, t in examples for ex in t.examples]
     )
@@ -214,4 +225,3 @@ def execute_run(root: Path, preset: Preset, seed: int, run: RunSpec) -> list[Mod
     tmp = run_dir / f".record.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(payload, indent=1, default=str))
     os.replace(tmp, done)
-    return records

@@ -21,14 +21,9 @@ from lmforecast.truth.graders import (
     register_grader,
 )
 from lmforecast.truth.importers import ImportResult, import_file
+from lmforecast.truth.multiple_choice import MCTruthResult, mc_truth
 from lmforecast.truth.passk import Estimate, aggregate_pass_at_k, pass_at_k, wilson_interval
-from lmforecast.truth.run import (
-    MCTruthResult,
-    TruthProgress,
-    TruthResult,
-    mc_truth,
-    run_truth,
-)
+from lmforecast.truth.run import TruthProgress, TruthResult, run_truth
 from lmforecast.truth.sandbox import (
     ExecutionResult,
     Limits,

