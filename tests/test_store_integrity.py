@@ -20,6 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 from test_store_resume import write_task
 
+from lmforecast.cli import main
+from lmforecast.cli.app import console
 from lmforecast.engine import ScoreConfig
 from lmforecast.models import load_model
 from lmforecast.signals import scored
@@ -204,6 +206,97 @@ def test_duckdb_views_skip_damaged_shards(store: Store) -> None:
     out = store.query('SELECT count(*) AS n, sum(request_index) AS s FROM "scores"')
     assert out.to_pylist() == [{"n": 5, "s": 0 + 1 + 100 + 101 + 102}]
     assert [p.path.name for p in store.problems] == ["u1.parquet"]
+
+
+# -- lmforecast store check -------------------------------------------------------------------
+
+
+def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(sys, "argv", ["lmforecast", *args])
+    monkeypatch.setattr(console, "width", 80)  # long paths must not wrap
+    try:
+        main()
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+def damage(store: Store) -> dict[str, Path]:
+    """One of each problem: truncated, garbage, foreign, garbage meta.json, duplicates."""
+    d1 = store.entry_dir("scores", "k1")
+    paths = {
+        "truncated": d1 / "u0.parquet",
+        "foreign": d1 / "u1.parquet",
+        "meta": d1 / "meta.json",
+        "garbage": store.entry_dir("scores", "k2") / "u9.parquet",
+        "dup1": d1 / "old1.parquet",
+        "dup2": d1 / "old2.parquet",
+    }
+    shutil.copyfile(paths["garbage"], paths["foreign"])
+    paths["truncated"].write_bytes(paths["truncated"].read_bytes()[:100])
+    paths["garbage"].write_bytes(b"\x00" * 50)
+    paths["meta"].write_text("not json")
+    pq.write_table(rows(4, 2), paths["dup1"])
+    pq.write_table(rows(5, 1), paths["dup2"])
+    return paths
+
+
+def test_store_check_clean_store_exits_zero(
+    store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["store", "check", "--store-dir", str(store.root)], monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "3 shards in 2 entries" in out and "no problems" in out, out
+
+
+def test_store_check_reports_one_line_per_problem_and_repairs(
+    store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = damage(store)
+    args = ["store", "check", "--store-dir", str(store.root)]
+    assert run_cli(args, monkeypatch) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "Traceback" not in "\n".join(out)
+    for path in paths.values():
+        [line] = [x for x in out if x.startswith(f"{path}: ")]  # one line: path, then cause
+        assert len(line) > len(f"{path}: ")
+    assert out[-1].startswith("6 problems"), out
+    assert all(p.exists() for p in paths.values())  # check alone changes nothing
+
+    assert run_cli([*args, "--repair"], monkeypatch) == 1  # problems were found
+    out = capsys.readouterr().out
+    quarantine = store.root / "quarantine"
+    for path in paths.values():
+        rel = path.relative_to(store.root)
+        assert not path.exists()
+        assert (quarantine / rel).is_file()
+        assert f"moved {path} to {quarantine / rel}" in out, out
+    assert run_cli(args, monkeypatch) == 0  # clean now; the quarantine is not part of the store
+    assert "no problems" in capsys.readouterr().out
+    assert store.shards("scores", "k1") == set()
+
+    # The same damage again: moving aside never overwrites an earlier quarantined file.
+    store.write_shard("scores", "k1", "u0", rows(0, 2))
+    paths["truncated"].write_bytes(b"junk")
+    assert run_cli([*args, "--repair", "--delete"], monkeypatch) == 1
+    out = capsys.readouterr().out
+    assert f"deleted {paths['truncated']}" in out, out
+    assert not paths["truncated"].exists()
+    assert (quarantine / paths["truncated"].relative_to(store.root)).is_file()
+
+
+def test_store_check_errors_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere"
+    assert run_cli(["store", "check", "--store-dir", str(missing)], monkeypatch) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(missing) in err and "Traceback" not in err
+    assert not missing.exists()
+    Store(tmp_path / "s")
+    assert run_cli(["store", "check", "--delete", "--store-dir", str(tmp_path / "s")], monkeypatch)
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--repair" in err, err
 
 
 # -- end to end: score, damage a shard, score again ---------------------------------------------
