@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from lmforecast.store.parquet_store import Store
 
@@ -51,14 +50,11 @@ class ShardedJob(Generic[U]):
         self.store = store
         self.kind = kind
         self.key = key
-        self.stored = store.shards(kind, key) if store is not None else set()
+        # Read (and verified) once: a damaged or foreign shard is absent, so its unit is redone.
+        self._tables = store.verified_shards(kind, key) if store is not None else {}
 
     def is_stored(self, unit_id: str) -> bool:
-        return unit_id in self.stored
-
-    def _read(self, unit_id: str) -> pa.Table:
-        assert self.store is not None
-        return pq.read_table(self.store.entry_dir(self.kind, self.key) / f"{unit_id}.parquet")
+        return unit_id in self._tables
 
     def run(
         self,
@@ -72,8 +68,8 @@ class ShardedJob(Generic[U]):
         reused = computed = 0
         for unit in units:
             name = unit_id(unit)
-            if self.store is not None and name in self.stored:
-                table = self._read(name)
+            if name in self._tables:
+                table = self._tables[name]
                 reused += 1
                 if on_reused is not None:
                     on_reused(unit, table)
@@ -81,7 +77,6 @@ class ShardedJob(Generic[U]):
                 table = compute(unit)
                 if self.store is not None:
                     self.store.write_shard(self.kind, self.key, name, table)
-                    self.stored.add(name)
                 computed += 1
             tables.append(table)
         return ShardedRun(tuple(tables), reused, computed)
