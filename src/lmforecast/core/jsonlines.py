@@ -33,7 +33,10 @@ def read_json_lines(
     ``expected`` says what a line should hold, for the message when it is not a JSON object.
     """
     text = read_user_text(path, error)
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # Only "\n" ends a record: str.splitlines() also splits at U+2028, U+2029 and U+0085, which
+    # are legal raw inside JSON strings. A "\r" before the "\n" (Windows files) is dropped.
+    for lineno, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:
