@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import math
 import re
 import time
@@ -32,7 +31,7 @@ import pyarrow as pa
 
 from lmforecast.core.errors import UserError
 from lmforecast.core.fingerprint import hash_json
-from lmforecast.core.jsonlines import read_json_lines, read_user_text
+from lmforecast.core.jsonlines import parse_json, read_json_lines, read_user_text
 from lmforecast.store import Store
 
 KIND = "truth_imported"
@@ -94,11 +93,7 @@ def _number(value: Any) -> float | None:
 
 
 def _load_json(path: Path) -> Any:
-    text = read_user_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    return parse_json(read_user_text(path), path)
 
 
 def _require(record: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
@@ -294,8 +289,7 @@ def read_olmes_predictions(
 
 def read_csv(path: Path, model: str | None = None, task: str | None = None) -> pa.Table:
     """A CSV with exactly the columns ``model, task, metric, value`` (any order)."""
-    text = read_user_text(path, encoding="utf-8-sig")
-    reader = csv.reader(io.StringIO(text))
+    reader = _csv_records(path, read_user_text(path, encoding="utf-8-sig"))
     header = next(reader, None)
     if header is None:
         raise UserError(f"{path}: empty file; expected a header {','.join(CSV_COLUMNS)}")
@@ -330,6 +324,15 @@ def read_csv(path: Path, model: str | None = None, task: str | None = None) -> p
     if not rows:
         raise UserError(f"{path}: no data rows after the header")
     return _aggregate(rows)
+
+
+def _csv_records(path: Path, text: str) -> Iterator[list[str]]:
+    """The csv module's records; its own errors (a field over its size limit) as UserError."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        yield from reader
+    except csv.Error as e:
+        raise UserError(f"{path}:{reader.line_num}: not valid CSV ({e})") from None
 
 
 # ---------------------------------------------------------------------------------------------
