@@ -123,6 +123,23 @@ def test_math_equivalence_edge_cases(a: str, b: str, equal: bool) -> None:
     assert math_equivalent(b, a) is equal
 
 
+def test_math_symbolically_equal_answers_grade_correct_in_any_thread() -> None:
+    """Equal values written differently; graded in a thread pool as truth.run does, where
+    the time-limited sympy check runs in a worker process instead of under SIGALRM."""
+    doc = Doc(doc_id="x", prompt="", answer="\\frac{\\sqrt{3}}{3}")
+    completions = [
+        "so $\\boxed{\\frac{1}{\\sqrt{3}}}$",
+        "so $\\boxed{\\frac{\\sqrt{3}}{2}}$",
+        "so $\\boxed{3^{-1/2}}$",
+        "so $\\boxed{0.57735}$",  # an approximation is not the answer
+    ]
+    expected = [True, False, True, False]
+    grade = get_grader("math")
+    assert [grade(doc, c).correct for c in completions] == expected
+    with ThreadPoolExecutor(2) as pool:
+        assert [r.correct for r in pool.map(lambda c: grade(doc, c), completions)] == expected
+
+
 def test_math_extraction_nested_braces_and_final_answer_line() -> None:
     doc = Doc(doc_id="x", prompt="", answer="\\frac{\\sqrt{3}}{2}")
     grade = get_grader("math")

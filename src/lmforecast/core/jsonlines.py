@@ -8,6 +8,7 @@ JSON (...)``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,13 +34,58 @@ def read_json_lines(
     ``expected`` says what a line should hold, for the message when it is not a JSON object.
     """
     text = read_user_text(path, error)
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # Only "\n" ends a record: str.splitlines() also splits at U+2028, U+2029 and U+0085, which
+    # are legal raw inside JSON strings. A "\r" before the "\n" (Windows files) is dropped.
+    for lineno, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise error(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+        record = parse_json(line, path, error, lineno)
         if not isinstance(record, dict):
             raise error(f"{path}:{lineno}: expected {expected}, got {type(record).__name__}")
         yield lineno, record
+
+
+def parse_json(
+    text: str, path: Path | str, error: type[UserError] = UserError, lineno: int | None = None
+) -> Any:
+    """One JSON document (a whole file, or line ``lineno`` of one); ``error`` when malformed.
+
+    Besides JSONDecodeError, json raises ValueError for an integer past Python's digit limit
+    and RecursionError for nesting past the recursion limit; a ``\\ud800``-style escape
+    decodes to a lone surrogate, which no UTF-8 writer (Arrow, hashing, a tokenizer) accepts
+    later. All four become ``error`` here, so no input escapes as a traceback downstream.
+    """
+    where = f"{path}:{lineno}" if lineno is not None else str(path)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise error(f"{path}:{lineno or e.lineno}: not valid JSON ({e.msg})") from None
+    except ValueError as e:
+        raise error(f"{where}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise error(f"{where}: not valid JSON (nested too deeply)") from None
+    if _SURROGATE_ESCAPE.search(text) and _holds_lone_surrogate(value):
+        raise error(f"{where}: a string holds a lone surrogate escape (\\ud800-\\udfff)")
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether any string (key or value) in a parsed document is not encodable Unicode."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False

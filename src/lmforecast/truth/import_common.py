@@ -5,7 +5,6 @@ See :mod:`lmforecast.truth.importers` for the formats and the entry point.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from lmforecast.core.errors import UserError
-from lmforecast.core.jsonlines import read_user_text
+from lmforecast.core.jsonlines import parse_json, read_user_text
 
 KIND = "truth_imported"
 Format = Literal["auto", "lm-eval", "olmes", "csv"]
@@ -76,11 +75,7 @@ def _number(value: Any) -> float | None:
 
 
 def _load_json(path: Path) -> Any:
-    text = read_user_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    return parse_json(read_user_text(path), path)
 
 
 def _require(record: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:

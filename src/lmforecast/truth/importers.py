@@ -21,6 +21,7 @@ import hashlib
 import io
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,7 @@ from lmforecast.truth.import_readers import (
 
 def read_csv(path: Path, model: str | None = None, task: str | None = None) -> pa.Table:
     """A CSV with exactly the columns ``model, task, metric, value`` (any order)."""
-    text = read_user_text(path, encoding="utf-8-sig")
-    reader = csv.reader(io.StringIO(text))
+    reader = _csv_records(path, read_user_text(path, encoding="utf-8-sig"))
     header = next(reader, None)
     if header is None:
         raise UserError(f"{path}: empty file; expected a header {','.join(CSV_COLUMNS)}")
@@ -88,6 +88,15 @@ def read_csv(path: Path, model: str | None = None, task: str | None = None) -> p
     if not rows:
         raise UserError(f"{path}: no data rows after the header")
     return _aggregate(rows)
+
+
+def _csv_records(path: Path, text: str) -> Iterator[list[str]]:
+    """The csv module's records; its own errors (a field over its size limit) as UserError."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        yield from reader
+    except csv.Error as e:
+        raise UserError(f"{path}:{reader.line_num}: not valid CSV ({e})") from None
 
 
 def _first_record(path: Path) -> dict[str, Any] | None:

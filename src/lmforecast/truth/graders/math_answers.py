@@ -1,4 +1,5 @@
-"""MATH: Minerva answer extraction and normalisation, Hendrycks string equivalence."""
+"""MATH: Minerva answer extraction and normalisation, Hendrycks string equivalence, then
+symbolic equivalence (:mod:`math_symbolic`) when the strings differ."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fractions import Fraction
 
 from lmforecast.core.records import Doc
 from lmforecast.truth.graders.base import GradeResult, register_grader
+from lmforecast.truth.graders.math_symbolic import symbolic_equivalent
 
 
 def last_boxed(text: str) -> str | None:
@@ -175,11 +177,15 @@ def _simple_value(s: str) -> Fraction | None:
     return None
 
 
-def math_equivalent(prediction: str | None, gold: str | None) -> bool:
-    r"""Equal after normalisation, or equal as simple numbers (``0.5`` == ``\frac{1}{2}``).
+def math_equivalent(prediction: str | None, gold: str | None, *, symbolic: bool = True) -> bool:
+    r"""Equal after normalisation, or as simple numbers (``0.5`` == ``\frac{1}{2}``), or, when
+    those say no and ``symbolic``, as sympy expressions (``\sqrt{8}`` == ``2\sqrt{2}``; see
+    :mod:`math_symbolic`, time-limited).
 
     >>> math_equivalent(r"\frac12", "0.5"), math_equivalent("x = 5", "5"), math_equivalent("2", "3")
     (True, True, False)
+    >>> math_equivalent(r"(x+1)^2", "x^2+2x+1"), math_equivalent(r"(x+1)^2", "x^2+1")
+    (True, False)
     """
     if prediction is None or gold is None:
         return False
@@ -187,7 +193,9 @@ def math_equivalent(prediction: str | None, gold: str | None) -> bool:
     if a == b and a != "":
         return True
     va, vb = _simple_value(a), _simple_value(b)
-    return va is not None and vb is not None and va == vb
+    if va is not None and vb is not None:
+        return va == vb  # two plain numbers: exact, no sympy needed
+    return symbolic and a != "" and b != "" and symbolic_equivalent(a, b)
 
 
 def math_gold(doc: Doc) -> str | None:
