@@ -164,7 +164,11 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
 
 
 def forecast(signals: pd.DataFrame, truth_table: pd.DataFrame) -> pd.DataFrame:
-    """Agreement of each signal column with the truth per task (see forecast.tables)."""
+    """Agreement of each signal column with the truth per task (see forecast.tables).
+
+    A truth table with a ``metric`` column is split by metric (one block of rows each, never
+    pooled); anything that would leave nothing to rank is a one-line error saying why.
+    """
     for frame, what, needed in (
         (signals, "signals", ("model", "task")),
         (truth_table, "truth", ("model", "task", "value")),
@@ -173,9 +177,51 @@ def forecast(signals: pd.DataFrame, truth_table: pd.DataFrame) -> pd.DataFrame:
         if missing:
             have = ", ".join(map(str, frame.columns))
             raise UserError(f"--{what}: missing column(s) {', '.join(missing)} (have {have})")
-    if signals.merge(truth_table[["model", "task"]], on=["model", "task"]).empty:
-        raise UserError("no (model, task) pair is in both --signals and --truth")
-    return agreement_table(signals, truth_table)
+    _check_signal_columns(signals)
+    if not pd.api.types.is_numeric_dtype(truth_table["value"]):
+        raise UserError("--truth: column 'value' must be numeric (an accuracy per model and task)")
+    metrics = (
+        sorted(map(str, truth_table["metric"].unique())) if "metric" in truth_table else [None]
+    )
+    tables = []
+    for metric in metrics:
+        truth = truth_table if metric is None else truth_table[truth_table["metric"] == metric]
+        if truth.duplicated(["model", "task"]).any():
+            raise UserError(
+                "--truth: several values for one (model, task)"
+                + ("" if metric is None else f" and metric {metric!r}")
+                + "; add a 'metric' column or keep one value each"
+            )
+        joined = signals.merge(truth[["model", "task"]], on=["model", "task"])
+        shared = joined.groupby("task")["model"].nunique()
+        if shared.empty or shared.max() < 2:
+            raise UserError(
+                f"only {int(shared.max()) if not shared.empty else 0} model(s) of a task are in "
+                "both --signals and --truth; ranking needs at least 2"
+            )
+        table = agreement_table(signals, truth)
+        if metric is not None and not table.empty:
+            table.insert(0, "metric", metric)
+        tables.append(table)
+    out = pd.concat(tables, ignore_index=True)
+    if out.empty:
+        raise UserError(
+            "every signal, or the truth, is the same for all models of each task: nothing to rank"
+        )
+    return out
+
+
+def _check_signal_columns(signals: pd.DataFrame) -> None:
+    others = [c for c in signals.columns if c not in ("model", "task")]
+    bad = [c for c in others if not pd.api.types.is_numeric_dtype(signals[c])]
+    if bad:
+        example = signals[bad[0]].dropna().astype(str).head(1).tolist()
+        raise UserError(
+            f"--signals: column(s) {', '.join(map(str, bad))} are not numeric"
+            + (f" (e.g. {example[0]!r})" if example else "")
+        )
+    if not others:
+        raise UserError("--signals: no signal column besides model and task")
 
 
 def experiment(

@@ -17,22 +17,38 @@ from lmforecast.core.errors import UserError
 __all__ = ["app", "main"]
 
 
-def main() -> None:
-    """Entry point: run the app; a user error is one line on stderr and exit code 2."""
-    import click
+INTERRUPTED = 130
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point. A user error is one line on stderr, exit 2; a usage error is typer's usual
+    usage block, exit 2; a file-system failure (full disk, read-only directory) is one line
+    naming the path, exit 1; Ctrl-C says what is kept, exit 130. Only bugs show a traceback."""
+    # typer 0.29 raises the exceptions of its own vendored copy of click, not the installed
+    # click's: catching ``click.exceptions.*`` matches nothing.
+    from typer import rich_utils
+    from typer._click.exceptions import ClickException
+    from typer.exceptions import Abort
 
     try:
-        code = app(standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except UserError as e:
         err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        err_console.print("interrupted; everything already stored is kept")
-        sys.exit(130)
-    except click.exceptions.ClickException as e:  # usage errors: click's own one-line message
-        e.show()
+        code = INTERRUPTED
+    except ClickException as e:
+        rich_utils.rich_format_error(e)
         sys.exit(e.exit_code)
-    except click.exceptions.Abort:
+    except OSError as e:  # a full disk, a read-only directory: the environment, not a bug
+        where = f"{e.filename}: " if e.filename else ""
+        err_console.print(
+            f"[bold red]error:[/] {where}{e.strerror or e}", highlight=False, soft_wrap=True
+        )
         sys.exit(1)
+    except Abort:
+        code = INTERRUPTED
+    if code == INTERRUPTED:  # typer turns Ctrl-C inside a command into exit code 130
+        err_console.print("interrupted; everything already stored is kept: rerun to resume")
     if isinstance(code, int) and code:
         sys.exit(code)

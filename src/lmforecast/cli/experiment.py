@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from lmforecast import api
+from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
-from lmforecast.core.errors import UserError
 from lmforecast.report.terminal import frame_table, patel_renderables
 
 experiment_app = typer.Typer(help="End-to-end experiments on a testbed population.")
@@ -22,16 +22,17 @@ app.add_typer(experiment_app, name="experiment")
 def patel(
     preset: Annotated[str, typer.Option(help="testbed preset (ci or full)")] = "full",
     seed: int = 0,
-    docs_per_task: Annotated[int, typer.Option(help="expert solutions scored per task")] = 100,
+    docs_per_task: Annotated[
+        int, typer.Option(min=1, help="expert solutions scored per task")
+    ] = 100,
     build: Annotated[bool, typer.Option(help="build the testbed first if missing")] = True,
     output: Annotated[Path | None, typer.Option(help="write the tables as JSON here")] = None,
     workers: Annotated[
-        int, typer.Option(help="processes scoring models in parallel (0: one per core)")
+        int, typer.Option(min=0, help="processes scoring models in parallel (0: one per core)")
     ] = 0,
 ) -> None:
     """Patel et al.'s three settings on a testbed population, with CIs and cost ratios."""
-    if output is not None and output.suffix != ".json":
-        raise UserError(f"--output {output}: expected a .json file name")
+    checks.output_file(output, (".json",))
     if build:
         with console.status(f"testbed {preset}: building or reusing") as status:
             api.build_testbed(
@@ -65,4 +66,10 @@ def forecast(
     """Agreement of each signal with ground truth across models, per task (with decision accuracy)
     and a leave-one-out linear fit from signal to accuracy."""
     table = api.forecast(api.read_table(signals, "signals"), api.read_table(truth, "truth"))
-    console.print(frame_table("signals vs ground truth", table))
+    if "metric" not in table:
+        console.print(frame_table("signals vs ground truth", table))
+        return
+    for metric, rows in table.groupby("metric", sort=False):
+        console.print(
+            frame_table(f"signals vs ground truth: {metric}", rows.drop(columns="metric"))
+        )

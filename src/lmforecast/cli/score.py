@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import typer
 
 from lmforecast import api
+from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
 from lmforecast.cli.progress import rate_progress
 from lmforecast.core.errors import UserError
@@ -52,7 +53,7 @@ def write_output(table: pa.Table, path: Path, per_token: bool) -> None:
 def score(
     model: Annotated[str, typer.Option(help="alias, .gguf file, model directory or hub id")],
     task: Annotated[str, typer.Option(help="task name (see `lmforecast tasks`) or a .jsonl")],
-    limit: Annotated[int | None, typer.Option(help="first N docs only")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="first N docs only")] = None,
     output: Annotated[
         Path | None, typer.Option(help="write per-request rows (.parquet/.jsonl)")
     ] = None,
@@ -74,8 +75,9 @@ def score(
         raise UserError(f"--truncate {truncate!r}: expected 'error' or 'left'")
     if dtype not in ("auto", "float32", "bfloat16", "float16"):
         raise UserError(f"--dtype {dtype!r}: expected auto, float32, bfloat16 or float16")
-    if output is not None and output.suffix not in (".parquet", ".jsonl"):
-        raise UserError(f"--output {output}: expected a .parquet or .jsonl file name")
+    checks.output_file(output, (".parquet", ".jsonl"))
+    if store_dir is not None:
+        checks.writable_directory(store_dir, "--store-dir")
     trunc: Literal["error", "left"] = "left" if truncate == "left" else "error"
     the_task = api.task(task, limit)
     with console.status(f"loading {model}"):

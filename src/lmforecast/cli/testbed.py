@@ -25,7 +25,7 @@ app.add_typer(testbed_app, name="testbed")
 def build_cmd(
     preset: str = typer.Option("ci", help="ci (about three minutes) or full (the real population)"),
     seed: int = typer.Option(0, help="another seed builds a different but equivalent population"),
-    workers: int = typer.Option(0, help="worker processes (0: the preset's default)"),
+    workers: int = typer.Option(0, min=0, help="worker processes (0: the preset's default)"),
 ) -> None:
     """Build a population (resumes where a killed build stopped)."""
     from lmforecast.testbed.builder import ProgressEvent, build

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from lmforecast import api
+from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
 from lmforecast.cli.progress import rate_progress
 from lmforecast.core.errors import UserError
@@ -20,7 +21,7 @@ from lmforecast.truth.run import TruthProgress
 def truth_cmd(
     model: Annotated[str, typer.Option(help="alias, .gguf file, model directory or hub id")],
     task: Annotated[str, typer.Option(help="a generative task (gsm8k:gold, humaneval:gold, ...)")],
-    limit: Annotated[int | None, typer.Option(help="first N problems only")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="first N problems only")] = None,
     samples: Annotated[int, typer.Option(min=1, help="samples per problem (pass@k, k<=n)")] = 1,
     temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy")] = 0.0,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 1.0,
@@ -50,6 +51,8 @@ def truth_cmd(
         max_tokens=max_tokens,
         batch_size=batch_size,
     )
+    if store_dir is not None:
+        checks.writable_directory(store_dir, "--store-dir")
     the_task = api.task(task, limit)
     with console.status(f"loading {model}"):
         lm = api.load(model, dtype, device)  # type: ignore[arg-type]

@@ -49,11 +49,19 @@ def dequantised_dir(path: Path, digest: str) -> Path:
     module.hf_quantizer = None
     if hasattr(module.config, "quantization_config"):
         del module.config.quantization_config
-    module.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    (tmp / "lmforecast.json").write_text(json.dumps({"gguf": str(path), "sha256": digest}))
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp, target)
+    try:
+        module.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "lmforecast.json").write_text(json.dumps({"gguf": str(path), "sha256": digest}))
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    except OSError as e:
+        raise ModelLoadError(
+            f"{target}: cannot write the dequantised copy of {path.name} "
+            f"({e.strerror or e}); free space or set LMFORECAST_HOME elsewhere"
+        ) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # a failed write leaves no half copy behind
     return target
 
 
