@@ -192,3 +192,26 @@ def test_basic_mode_still_limits_time_and_reports() -> None:
     assert run_program("print(2)", FAST, mode="basic").passed
     assert run_program("while True: pass", Limits(timeout_s=1.0), mode="basic").status == "timeout"
     assert run_program("assert False", FAST, mode="basic").status == "failed"
+
+
+# ---------------------------------------------------------------------------------------------
+# The working directory is a size-capped tmpfs (namespaces mode)
+
+
+@namespaces_only
+def test_working_directory_is_size_capped() -> None:
+    program = (
+        "import errno, os\n"
+        "written = 0\n"
+        "try:\n"
+        "    for i in range(64):\n"
+        "        with open(f'chunk{i}', 'wb') as f:\n"
+        "            f.write(b'x' * (1 << 20))\n"
+        "        written += 1\n"
+        "except OSError as e:\n"
+        "    assert e.errno == errno.ENOSPC, e\n"
+        "print('written', written)\n"
+    )
+    r = run_program(program, Limits(timeout_s=10.0, tmpfs_mb=8, file_size_mb=32))
+    assert r.passed, r.stderr_tail
+    assert int(r.stdout_tail.split()[-1]) < 8

@@ -13,9 +13,9 @@ What is guaranteed depends on what the machine allows; :func:`sandbox_mode` says
   (not even to localhost services of the host; abstract unix sockets are per-namespace too).
 - **Files**: the uid owns nothing outside its working directory, so it cannot write any file of
   the user's (it can still *read* world-readable files, e.g. installed packages). A fresh mount
-  namespace puts private, size-capped tmpfs over ``/tmp``, ``/var/tmp``, ``/dev/shm``,
-  ``/run/lock`` (the world-writable places) and a private ``/proc`` (other processes invisible).
-  The working directory is a new temporary directory (also ``HOME``), deleted afterwards.
+  namespace puts private tmpfs over ``/tmp``, ``/var/tmp``, ``/dev/shm``, ``/run/lock`` and the
+  working directory (also ``HOME``), each capped at ``Limits.tmpfs_mb`` (at most five times that
+  in all, held in memory and freed when the namespace ends), and a private ``/proc``.
 - **Environment**: only ``PATH``, ``HOME``, ``LANG`` and ``PYTHON*`` hygiene variables are passed;
   ``python -I`` ignores user site-packages and ``PYTHON*`` variables. No secrets are inherited.
 - **Resources**: ``RLIMIT_AS`` (memory), ``RLIMIT_CPU``, ``RLIMIT_FSIZE`` (largest file; stdout
@@ -28,9 +28,10 @@ What is guaranteed depends on what the machine allows; :func:`sandbox_mode` says
 ``basic`` (not root, or the tools are missing): a new session with the same rlimits except
 ``RLIMIT_NPROC`` (which counts *all* the user's processes) set to the user's current count + 64,
 a temporary working directory and ``HOME``, a scrubbed environment, ``python -I``, and a
-process-group kill on timeout. There is **no network or filesystem isolation** in this mode:
-the program can write the user's files and open sockets. Run untrusted code in ``basic`` mode
-only inside a container or VM.
+process-group kill on timeout. Only ``RLIMIT_FSIZE`` bounds files: each file, not the total,
+and nothing is a tmpfs. There is **no network or filesystem isolation** in this mode: the
+program can write the user's files and open sockets. Run untrusted code in ``basic`` mode only
+inside a container or VM.
 
 Neither mode is a security boundary against kernel exploits; it is containment for buggy or
 mischievous benchmark code, as in the HumanEval harness.
@@ -72,7 +73,7 @@ class Limits:
     memory_mb: int = 1024
     nproc: int = 64
     file_size_mb: int = 16
-    tmpfs_mb: int = 64
+    tmpfs_mb: int = 64  # each private tmpfs: /tmp, /var/tmp, /dev/shm, /run/lock, the cwd
     output_bytes: int = 64 * 1024
 
 
@@ -166,18 +167,21 @@ def _kill_uid(uid: int) -> None:
 # ---------------------------------------------------------------------------------------------
 # Running
 
-# Runs as root inside the new namespaces, before dropping to the sandbox uid: private /proc and
-# tmpfs over every world-writable directory; the working directory is moved under the new /tmp.
+# Runs as root inside the new namespaces, before dropping to the sandbox uid ($3): private /proc
+# and tmpfs over every world-writable directory; the working directory is a tmpfs of its own
+# (size-capped like the others, owned by the uid), the program's files copied in from $1.
 _BOOT = r"""set -e
 mount -t proc proc /proc
 for d in /dev/shm /run/lock /var/tmp; do
   if [ -d "$d" ]; then mount -t tmpfs -o "mode=1777,size=$2,nosuid,nodev" sandbox "$d"; fi
 done
-mkdir /var/tmp/.work && mount --bind "$1" /var/tmp/.work
+mkdir /var/tmp/.work
+mount -t tmpfs -o "mode=0700,uid=$3,gid=$3,size=$2,nosuid,nodev" sandbox /var/tmp/.work
+cp -R "$1"/. /var/tmp/.work/ && chown -R "$3:$3" /var/tmp/.work
 mount -t tmpfs -o "mode=1777,size=$2,nosuid,nodev" sandbox /tmp
 mkdir /tmp/sandbox && mount --move /var/tmp/.work /tmp/sandbox
 cd /tmp/sandbox
-shift 2
+shift 3
 exec "$@"
 """
 
@@ -283,7 +287,7 @@ def run_program(
     mode = mode or sandbox_mode()
     python = python or (sandbox_python() if mode == "namespaces" else sys.executable)
     start = time.perf_counter()
-    outer = Path(tempfile.mkdtemp(prefix="lmforecast-sandbox-"))  # 0700, root-only
+    outer = Path(tempfile.mkdtemp(prefix="lmforecast-sandbox-"))  # 0700, this user's only
     try:
         work = outer / "work"
         work.mkdir()
@@ -291,8 +295,6 @@ def run_program(
         uid = _fresh_uid() if mode == "namespaces" else None
         preexec: Callable[[], None] | None = None
         if uid is not None:
-            os.chown(work, uid, uid)
-            os.chown(work / "main.py", uid, uid)
             cmd, cwd = _namespaced_command(python, work, uid, limits), outer
         else:
             cmd, cwd, preexec = [python, "-I", "main.py"], work, _basic_limits(limits)
@@ -340,7 +342,7 @@ def _namespaced_command(python: str, work: Path, uid: int, limits: Limits) -> li
     return [
         "unshare", "--net", "--pid", "--fork", "--kill-child", "--mount",
         "--propagation", "private",
-        "sh", "-c", _BOOT, "sandbox-boot", str(work), f"{limits.tmpfs_mb}m",
+        "sh", "-c", _BOOT, "sandbox-boot", str(work), f"{limits.tmpfs_mb}m", str(uid),
         "prlimit", f"--as={limits.memory_mb << 20}", f"--cpu={cpu}",
         f"--nproc={limits.nproc}", f"--fsize={limits.file_size_mb << 20}", "--core=0", "--",
         "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
