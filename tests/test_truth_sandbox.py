@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import lmforecast
+from lmforecast.truth import sandbox_lifetime
 from lmforecast.truth.sandbox import (
-    _UID_BASE,
     Limits,
     run_program,
     run_programs,
     sandbox_mode,
 )
+from lmforecast.truth.sandbox_lifetime import UID_BASE
 
 namespaces_only = pytest.mark.skipif(
     sandbox_mode() != "namespaces", reason="isolation needs root and util-linux namespaces"
@@ -23,8 +31,13 @@ namespaces_only = pytest.mark.skipif(
 FAST = Limits(timeout_s=3.0)
 
 
-def _sandbox_processes() -> list[int]:
-    """Processes running under any sandbox uid (there should be none between runs)."""
+def _sandbox_processes(owner: int | None = None) -> list[int]:
+    """Live processes under any sandbox uid (there should be none between runs), or only under
+    the uids of runs started by process ``owner`` (other test sessions may be running)."""
+    low, high = UID_BASE, 2**32
+    if owner is not None:
+        low = UID_BASE + (owner % 32768) * 4096
+        high = low + 4096
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -33,7 +46,7 @@ def _sandbox_processes() -> list[int]:
                     uid = next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
             except (OSError, StopIteration):
                 continue
-            if uid >= _UID_BASE:
+            if low <= uid < high and _alive(int(entry)):
                 found.append(int(entry))
     return found
 
@@ -192,6 +205,156 @@ def test_basic_mode_still_limits_time_and_reports() -> None:
     assert run_program("print(2)", FAST, mode="basic").passed
     assert run_program("while True: pass", Limits(timeout_s=1.0), mode="basic").status == "timeout"
     assert run_program("assert False", FAST, mode="basic").status == "failed"
+
+
+# ---------------------------------------------------------------------------------------------
+# A run dies with the process that started it, and leaves no directory behind
+
+_PARENT = """
+import sys
+from lmforecast.truth import sandbox, sandbox_lifetime
+print(sandbox_lifetime.runs_dir(), flush=True)
+sandbox.run_program("import time\\nprint('started', flush=True)\\ntime.sleep(60)\\n",
+                    sandbox.Limits(timeout_s=float(sys.argv[2])), mode=sys.argv[1])
+"""
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def _descendants(pid: int) -> set[int]:
+    tree, found, todo = _children(), set(), [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (a zombie holds nothing; this container's init may not reap)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def _start_parent(mode: str, timeout_s: float) -> tuple[subprocess.Popen[bytes], Path]:
+    """A grading process running a sleeping program; returns it once the program has started,
+    with its runs directory."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, mode, str(timeout_s)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(lmforecast.__file__).parents[1])},
+    )
+    assert parent.stdout is not None
+    runs = Path(parent.stdout.readline().decode().strip())
+    assert runs.is_dir()
+
+    def started() -> bool:
+        try:
+            return any("started" in p.read_text() for p in runs.glob("*/stdout"))
+        except OSError:
+            return False
+
+    assert _wait_for(started, 30), "the sandboxed program never started"
+    return parent, runs
+
+
+@pytest.mark.parametrize(
+    ("mode", "sig"),
+    [
+        pytest.param("namespaces", signal.SIGKILL, marks=namespaces_only, id="namespaces-SIGKILL"),
+        pytest.param("namespaces", signal.SIGTERM, marks=namespaces_only, id="namespaces-SIGTERM"),
+        pytest.param("basic", signal.SIGKILL, id="basic-SIGKILL"),
+    ],
+)
+def test_a_run_dies_with_its_killed_parent_and_its_directory_goes(mode: str, sig: int) -> None:
+    """A sleeping program (never stopped by the CPU limit) is gone within seconds of its
+    parent's death, and the parent's run directory is removed at once by its janitor."""
+    parent, runs = _start_parent(mode, 120.0)
+    try:
+        tree = _descendants(parent.pid)
+        assert tree  # at least the sandboxed interpreter
+        parent.send_signal(sig)
+        parent.wait(timeout=10)
+        assert _wait_for(lambda: not any(_alive(p) for p in tree), 5), [
+            p for p in tree if _alive(p)
+        ]
+        assert _sandbox_processes(owner=parent.pid) == []
+        assert _wait_for(lambda: not runs.exists(), 5), sorted(runs.rglob("*"))
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
+@namespaces_only
+def test_a_frozen_parent_still_gets_its_run_stopped() -> None:
+    """The wall-clock limit holds without the parent: the namespace's PID 1 (``timeout``, out of
+    the program's reach) kills the program a few seconds after ``timeout_s``."""
+    parent, runs = _start_parent("namespaces", 3.0)
+    try:
+        tree = _descendants(parent.pid)
+        parent.send_signal(signal.SIGSTOP)
+        assert _wait_for(lambda: not any(_alive(p) for p in tree), 3.0 + 5.0 + 5.0), [
+            p for p in tree if _alive(p)
+        ]
+        assert _sandbox_processes(owner=parent.pid) == []
+    finally:
+        parent.kill()
+        parent.wait()
+    assert _wait_for(lambda: not runs.exists(), 5)
+
+
+def test_stale_run_directories_are_swept_by_the_next_process() -> None:
+    """Backstop for a janitor that died too: a new process removes run directories whose
+    owner (pid and start time, in this PID namespace) is gone, and only those."""
+    tmp = Path(tempfile.gettempdir())
+    mine = sandbox_lifetime.owner_tag(os.getpid())
+    assert mine is not None
+    ns, pid, start = mine.split(".")
+    dead_pid = subprocess.Popen(["true"])
+    dead_pid.wait()
+    stale = [
+        tmp / f"{sandbox_lifetime.RUNS_PREFIX}{ns}.{dead_pid.pid}.1-test",  # owner exited
+        tmp / f"{sandbox_lifetime.RUNS_PREFIX}{ns}.{pid}.{int(start) + 1}-test",  # pid since reused
+    ]
+    kept = [
+        tmp / f"{sandbox_lifetime.RUNS_PREFIX}{mine}-test",  # owner alive (this process)
+        tmp
+        / f"{sandbox_lifetime.RUNS_PREFIX}{int(ns) + 1}.{dead_pid.pid}.1-test",  # other namespace
+    ]
+    try:
+        for d in stale + kept:
+            (d / "run" / "work").mkdir(parents=True)
+            (d / "run" / "stdout").write_text("left over")
+        sandbox_lifetime.sweep_stale()
+        assert [d.exists() for d in stale] == [False, False]
+        assert [d.exists() for d in kept] == [True, True]
+    finally:
+        for d in stale + kept:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------
