@@ -23,6 +23,7 @@ from lmforecast.truth.sandbox import (
     run_programs,
     sandbox_mode,
 )
+from lmforecast.truth.sandbox_harness import MARK
 from lmforecast.truth.sandbox_lifetime import UID_BASE
 
 namespaces_only = pytest.mark.skipif(
@@ -205,6 +206,100 @@ def test_basic_mode_still_limits_time_and_reports() -> None:
     assert run_program("print(2)", FAST, mode="basic").passed
     assert run_program("while True: pass", Limits(timeout_s=1.0), mode="basic").status == "timeout"
     assert run_program("assert False", FAST, mode="basic").status == "failed"
+
+
+# ---------------------------------------------------------------------------------------------
+# Passed means positive evidence: the program and its tests ran to their end
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "import os\nos._exit(0)\n",
+        "import sys\nsys.exit(0)\n",
+        "exit()\n",
+        "def f():\n    return 1\nraise SystemExit(0)\n",
+    ],
+    ids=["os._exit", "sys.exit", "exit()", "SystemExit"],
+)
+def test_exiting_before_the_tests_is_not_passing(program: str) -> None:
+    r = run_program(program, FAST, tests="assert False, 'the tests ran'\n")
+    assert not r.passed and r.status == "incomplete", r
+    assert "the tests ran" not in r.stderr_tail
+
+
+def test_exiting_inside_the_tests_is_not_passing() -> None:
+    r = run_program("import os\ndef f():\n    os._exit(0)\n", FAST, tests="assert f() == 1\n")
+    assert not r.passed and r.status == "incomplete"
+    r = run_program("def f():\n    raise SystemExit(0)\n", FAST, tests="assert f() == 1\n")
+    assert not r.passed and r.status == "incomplete"
+
+
+def test_program_then_tests_pass_and_fail_on_their_merits() -> None:
+    program = "def f(x):\n    return x + 1\nprint('defined')\n"
+    ok = run_program(program, FAST, tests="assert f(1) == 2\nprint('tested')\n")
+    assert ok.passed and ok.status == "passed", ok
+    assert ok.stdout_tail == "defined\ntested\n"  # the proof of completion is not shown
+    bad = run_program(program, FAST, tests="assert f(1) == 3, 'wrong'\n")
+    assert bad.status == "failed" and "AssertionError: wrong" in bad.stderr_tail
+    assert "assert f(1) == 3" in bad.stderr_tail  # the failing test line is quoted
+    syntax = run_program("def f(:\n", FAST, tests="assert True\n")
+    assert syntax.status == "error" and "SyntaxError" in syntax.stderr_tail
+
+
+def test_a_printed_marker_without_the_runs_secret_does_not_pass() -> None:
+    """The program knows the marker's format but not the run's secret: whatever it can find
+    (stdin, environment, files, arguments) does not make it pass."""
+    program = (
+        "import os, sys\n"
+        "found = [sys.stdin.read(), ' '.join(sys.argv), repr(dict(os.environ))]\n"
+        "found += [open(n, errors='replace').read() for n in os.listdir() if os.path.isfile(n)]\n"
+        "for p in os.listdir('/proc'):\n"
+        "    try:\n"
+        "        found.append(open(f'/proc/{p}/cmdline').read())\n"
+        "        found.append(open(f'/proc/{p}/environ').read())\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "for guess in ['', '0' * 32] + found:\n"
+        f"    line = '\\n' + {MARK!r} + guess.strip() + '\\n'\n"
+        "    os.write(1, line.encode())\n"
+        "    os.write(2, line.encode())\n"
+        "os._exit(0)\n"
+    )
+    r = run_program(program, FAST, tests="assert False\n")
+    assert not r.passed and r.status == "incomplete"
+
+
+def test_the_tests_are_not_on_disk_for_the_program_to_read() -> None:
+    r = run_program(
+        "import os\nprint(sorted(os.listdir('.')))\n", FAST, tests="secret_expected = 12345\n"
+    )
+    assert r.passed and "12345" not in r.stdout_tail
+
+
+def test_patched_builtins_and_trace_hooks_are_undone_before_the_tests() -> None:
+    tests = "assert abs(f() - 3) < 1e-9\nassert len([f()]) == 1\n"
+    patches = [
+        "import builtins\nbuiltins.abs = lambda x: 0\n",
+        "__builtins__ = dict(vars(__import__('builtins')), abs=lambda x: 0)\n",
+        # A trace function that jumps over every assert of the tests.
+        "import sys\n"
+        "def skip(frame, event, arg):\n"
+        "    if event == 'line' and frame.f_code.co_name == '<module>' and frame.f_lineno == 1:\n"
+        "        frame.f_lineno = 2\n"
+        "    return skip\n"
+        "sys.settrace(skip)\n",
+    ]
+    for patch in patches:
+        r = run_program(f"def f():\n    return 5\n{patch}", FAST, tests=tests)
+        assert not r.passed and r.status == "failed", (patch, r)
+
+
+def test_a_forked_child_cannot_vouch_for_its_parent() -> None:
+    """The child runs the tests to the end, the parent exits early: not passed."""
+    program = "import os\npid = os.fork()\nif pid:\n    os.waitpid(pid, 0)\n    os._exit(0)\n"
+    r = run_program(program, FAST, tests="assert True\n")
+    assert not r.passed and r.status == "incomplete"
 
 
 # ---------------------------------------------------------------------------------------------

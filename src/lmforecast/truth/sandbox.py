@@ -1,7 +1,10 @@
 """Run untrusted Python (model-written code and its tests) in a contained child process.
 
-**A run dies with its parent** (``SIGKILL`` and ``SIGTERM`` too), and its directory goes at
-once or at the next start (:mod:`~lmforecast.truth.sandbox_lifetime`).
+**Passed means positive evidence** that the program and every test ran to their end: the
+harness of :mod:`~lmforecast.truth.sandbox_harness` prints a proof with a per-run secret only
+then; exit status 0 without it (``os._exit(0)``, ``sys.exit()``, a guessed marker) is
+``incomplete``. **A run dies with its parent** (``SIGKILL`` and ``SIGTERM`` too), and its
+directory goes at once or at the next start (:mod:`~lmforecast.truth.sandbox_lifetime`).
 
 What else is guaranteed depends on the machine; :func:`sandbox_mode` says which applies.
 
@@ -62,6 +65,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from lmforecast.truth.sandbox_harness import HARNESS, new_secret, stdin_payload, take_proof
 from lmforecast.truth.sandbox_lifetime import (
     die_with_parent,
     fresh_uid,
@@ -70,7 +74,7 @@ from lmforecast.truth.sandbox_lifetime import (
     runs_dir,
 )
 
-Status = Literal["passed", "failed", "timeout", "error", "memory"]
+Status = Literal["passed", "failed", "timeout", "error", "memory", "incomplete"]
 Mode = Literal["namespaces", "basic"]
 
 _MAX_WORKERS = 16
@@ -91,7 +95,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class ExecutionResult:
-    """How one program run ended. ``passed`` means exit status 0 within the limits."""
+    """How one program run ended. ``passed``: the program and its tests ran to their end (the
+    harness's proof is in stdout, and taken out of ``stdout_tail``) and it exited with 0."""
 
     passed: bool
     status: Status
@@ -219,11 +224,11 @@ def _basic_limits(limits: Limits) -> Callable[[], None]:
     return apply
 
 
-def _classify(returncode: int, stderr: str, timed_out: bool) -> Status:
+def _classify(returncode: int, stderr: str, timed_out: bool, completed: bool) -> Status:
     if timed_out or returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
         return "timeout"
     if returncode == 0:
-        return "passed"
+        return "passed" if completed else "incomplete"
     if re.search(r"^MemoryError\b", stderr, re.MULTILINE) or "Cannot allocate memory" in stderr:
         return "memory"
     if re.search(r"^AssertionError\b", stderr, re.MULTILINE):
@@ -235,19 +240,23 @@ def run_program(
     program: str,
     limits: Limits | None = None,
     *,
+    tests: str | None = None,
     mode: Mode | None = None,
     python: str | None = None,
 ) -> ExecutionResult:
-    """Run ``program`` (Python source) in the sandbox and report how it ended.
+    """Run ``program`` (Python source), then ``tests`` in its namespace, and report how it ended.
 
-    ``failed`` is a failed ``assert`` (a wrong answer); ``error`` is any other non-zero exit
-    (exception, syntax error, crash, signal, file too large); ``memory`` a ``MemoryError``;
-    ``timeout`` the wall-clock or CPU limit.
+    ``passed`` needs the harness's proof that both ran to their end and exit status 0;
+    ``incomplete`` is exit status 0 without it (the program exited early); ``failed`` is a
+    failed ``assert`` (a wrong answer); ``error`` any other non-zero exit (exception, syntax
+    error, crash, signal, file too large); ``memory`` a ``MemoryError``; ``timeout`` the
+    wall-clock or CPU limit.
     """
     limits = limits or Limits()
     mode = mode or sandbox_mode()
     python = python or (sandbox_python() if mode == "namespaces" else sys.executable)
     start = time.perf_counter()
+    secret = new_secret()
     outer = Path(tempfile.mkdtemp(dir=runs_dir()))  # 0700, this user's only
     try:
         work = outer / "work"
@@ -258,12 +267,12 @@ def run_program(
         if uid is not None:
             cmd, cwd = _namespaced_command(python, work, uid, limits), outer
         else:
-            cmd, cwd, preexec = [python, "-I", "main.py"], work, _basic_limits(limits)
+            cmd, cwd, preexec = [python, "-I", "-c", HARNESS], work, _basic_limits(limits)
         env = _env(_SANDBOX_DIR if uid is not None else str(work))
         with open(outer / "stdout", "wb") as out, open(outer / "stderr", "wb") as err:
             proc = subprocess.Popen(
                 cmd,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=err,
                 cwd=cwd,
@@ -271,12 +280,12 @@ def run_program(
                 start_new_session=True,
                 preexec_fn=preexec,
             )
-            returncode, timed_out = _wait(proc, uid, limits)
-        stdout = _read_tail(outer / "stdout", limits.output_bytes)
+            returncode, timed_out = _wait(proc, stdin_payload(secret, tests), uid, limits)
+        completed, stdout = take_proof(_read_tail(outer / "stdout", limits.output_bytes), secret)
         stderr = _read_tail(outer / "stderr", limits.output_bytes)
     finally:
         shutil.rmtree(outer, ignore_errors=True)
-    status = _classify(returncode, stderr, timed_out)
+    status = _classify(returncode, stderr, timed_out, completed)
     return ExecutionResult(
         passed=status == "passed",
         status=status,
@@ -287,11 +296,17 @@ def run_program(
     )
 
 
-def _wait(proc: subprocess.Popen[bytes], uid: int | None, limits: Limits) -> tuple[int, bool]:
-    """Wait for the run; kill it on timeout and on every way out (an exception here, e.g.
-    KeyboardInterrupt, must not leave the run behind)."""
+def _wait(
+    proc: subprocess.Popen[bytes], payload: bytes, uid: int | None, limits: Limits
+) -> tuple[int, bool]:
+    """Hand the harness its secret and tests, then wait; kill on timeout and on every way out
+    (an exception here, e.g. KeyboardInterrupt, must not leave the run behind)."""
     timed_out = False
     try:
+        assert proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # the run may end before reading it all
+            proc.stdin.write(payload)
+            proc.stdin.close()
         try:
             returncode = proc.wait(timeout=limits.timeout_s)
         except subprocess.TimeoutExpired:
@@ -308,7 +323,7 @@ def _wait(proc: subprocess.Popen[bytes], uid: int | None, limits: Limits) -> tup
 def _namespaced_command(python: str, work: Path, uid: int, limits: Limits) -> list[str]:
     """setpriv (die with the parent) -> unshare (net, pid, mount; its child dies with it) ->
     boot script (as root) -> timeout (PID 1, root: the program cannot kill it) -> prlimit ->
-    setpriv (drop to uid, die with PID 1) -> the program."""
+    setpriv (drop to uid, die with PID 1) -> the harness."""
     cpu = int(limits.timeout_s) + 2
     return [
         "setpriv", "--pdeathsig=KILL", "--",
@@ -320,7 +335,7 @@ def _namespaced_command(python: str, work: Path, uid: int, limits: Limits) -> li
         f"--nproc={limits.nproc}", f"--fsize={limits.file_size_mb << 20}", "--core=0", "--",
         "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
         "--inh-caps=-all", "--bounding-set=-all", "--pdeathsig=KILL", "--",
-        python, "-I", "main.py",
+        python, "-I", "-c", HARNESS,
     ]  # fmt: skip
 
 
