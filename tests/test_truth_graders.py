@@ -226,6 +226,84 @@ def test_mbpp_gold_code_passes_and_wrong_code_fails() -> None:
     assert not get_grader("mbpp")(first, wrong).correct
 
 
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "    return False\nimport os\nos._exit(0)\n",
+        "    import sys\n    sys.exit(0)\n",
+        "    return False\nraise SystemExit(0)\n",
+        "    return False\n\ndef check(candidate):\n    pass\n",
+        '    return False\nx = """\n',  # would swallow the tests if spliced as text
+        "    return False\nprint('lmforecast-sandbox: ran to the end')\n",
+    ],
+    ids=["os._exit", "sys.exit-in-function", "SystemExit", "check", "quote", "print"],
+)
+def test_humaneval_wrong_code_cannot_skip_or_disarm_the_tests(completion: str) -> None:
+    doc = get_task("humaneval:gold", 1).docs[0]
+    assert get_grader("humaneval")(doc, doc.extra["canonical_solution"]).correct
+    result = get_grader("humaneval")(doc, completion)
+    assert not result.correct, result
+
+
+def test_humaneval_tests_see_the_real_builtins() -> None:
+    """HumanEval/2 checks ``abs(candidate(1.33) - 0.33) < 1e-6``: a constant answer plus a
+    patched ``abs`` would pass if the patch reached the tests."""
+    doc = get_task("humaneval:gold", 3).docs[2]
+    patches = [
+        "import builtins\nbuiltins.abs = lambda x: 0\n",
+        "__builtins__ = dict(vars(__import__('builtins')), abs=lambda x: 0)\n",
+    ]
+    for patch in patches:
+        result = get_grader("humaneval")(doc, "    return 0.5\n" + patch)
+        assert not result.correct, (patch, result)
+
+
+def test_humaneval_prompt_helpers_cannot_be_redefined_for_the_tests() -> None:
+    """The tests of HumanEval/32, /38, /50 call helpers the prompt defines (poly, encode_*):
+    a completion that redefines them (poly = 0, encoding = identity) is still tested against
+    the prompt's own."""
+    docs = {d.extra["entry_point"]: d for d in get_task("humaneval:gold", 60).docs}
+    cheats = {
+        "find_zero": "    return 0.0\n\ndef poly(xs, x):\n    return 0.0\n",
+        "decode_cyclic": "    return s\n\ndef encode_cyclic(s):\n    return s\n",
+        "decode_shift": "    return s\n\ndef encode_shift(s):\n    return s\n",
+    }
+    for entry, cheat in cheats.items():
+        doc = docs[entry]
+        assert get_grader("humaneval")(doc, doc.extra["canonical_solution"]).correct, entry
+        assert not get_grader("humaneval")(doc, cheat).correct, entry
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "raise SystemExit(0)\n",
+        "import os\nos._exit(0)\n",
+        "import sys\nsys.exit()\n",
+        "exit()\n",
+    ],
+)
+def test_mbpp_wrong_code_that_exits_early_is_wrong(tail: str) -> None:
+    doc = get_task("mbpp:gold", 1).docs[0]
+    wrong = "def remove_Occ(s, ch):\n    return s\n" + tail
+    result = get_grader("mbpp")(doc, wrong)
+    assert not result.correct and result.extracted == "incomplete", result
+    inside = "def remove_Occ(s, ch):\n    import sys\n    sys.exit(0)\n"
+    assert not get_grader("mbpp")(doc, inside).correct
+
+
+@pytest.mark.slow
+def test_every_gold_program_passes() -> None:
+    """164/164 HumanEval and 500/500 MBPP gold programs pass (README figure)."""
+    he = get_task("humaneval:gold", 164).docs
+    mbpp = get_task("mbpp:gold", 500).docs
+    assert (len(he), len(mbpp)) == (164, 500)
+    good = _grade_all("humaneval", [(d, d.extra["canonical_solution"]) for d in he])
+    assert [d.doc_id for d, r in zip(he, good, strict=True) if not r.correct] == []
+    good = _grade_all("mbpp", [(d, d.solution or "") for d in mbpp])
+    assert [d.doc_id for d, r in zip(mbpp, good, strict=True) if not r.correct] == []
+
+
 def test_clean_code_handles_fences_and_leading_indent() -> None:
     assert (
         clean_code(" import re\ndef f():\n  return 1\n```\ntext")

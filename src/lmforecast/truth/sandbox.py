@@ -1,21 +1,29 @@
 """Run untrusted Python (model-written code and its tests) in a contained child process.
 
-What is guaranteed depends on what the machine allows; :func:`sandbox_mode` says which applies.
+**Passed means positive evidence** that the program and every test ran to their end: the
+harness of :mod:`~lmforecast.truth.sandbox_harness` prints a proof with a per-run secret only
+then; exit status 0 without it (``os._exit(0)``, ``sys.exit()``, a guessed marker) is
+``incomplete``. **A run dies with its parent** (``SIGKILL`` and ``SIGTERM`` too), and its
+directory goes at once or at the next start (:mod:`~lmforecast.truth.sandbox_lifetime`).
 
-``namespaces`` (running as root with util-linux ``unshare``, ``setpriv``, ``prlimit``, ``mount``):
+What else is guaranteed depends on the machine; :func:`sandbox_mode` says which applies.
 
-- **Processes**: the program runs as PID 1 of a fresh PID namespace. When it exits or is killed,
-  the kernel kills every process it started, wherever they went (``setsid`` does not escape).
-  Each run also gets its own unprivileged uid (no capabilities, ``no_new_privs``, empty bounding
-  set) with ``RLIMIT_NPROC`` = 64, so a fork bomb stops at 64 processes and cannot starve the
-  machine or other runs; after the run, anything left with that uid is SIGKILLed.
+``namespaces`` (root with util-linux ``unshare``, ``setpriv``, ``prlimit``, ``mount`` and
+coreutils ``timeout``):
+
+- **Processes**: a fresh PID namespace; when it ends the kernel kills every process the program
+  started, wherever they went (``setsid`` does not escape). Its PID 1 is ``timeout`` (root: the
+  program cannot kill it), a wall-clock limit that holds even if the parent is frozen or died
+  before the death signal was armed. Each run gets its own unprivileged uid
+  (no capabilities, ``no_new_privs``, empty bounding set) with ``RLIMIT_NPROC`` = 64, so a fork
+  bomb stops at 64 processes; after the run, anything left with that uid is SIGKILLed.
 - **Network**: a fresh network namespace with no interfaces up: no connection leaves the box
   (not even to localhost services of the host; abstract unix sockets are per-namespace too).
 - **Files**: the uid owns nothing outside its working directory, so it cannot write any file of
   the user's (it can still *read* world-readable files, e.g. installed packages). A fresh mount
-  namespace puts private, size-capped tmpfs over ``/tmp``, ``/var/tmp``, ``/dev/shm``,
-  ``/run/lock`` (the world-writable places) and a private ``/proc`` (other processes invisible).
-  The working directory is a new temporary directory (also ``HOME``), deleted afterwards.
+  namespace puts private tmpfs over ``/tmp``, ``/var/tmp``, ``/dev/shm``, ``/run/lock`` and the
+  working directory (also ``HOME``), each capped at ``Limits.tmpfs_mb`` (at most five times that
+  in all, held in memory and freed when the namespace ends), and a private ``/proc``.
 - **Environment**: only ``PATH``, ``HOME``, ``LANG`` and ``PYTHON*`` hygiene variables are passed;
   ``python -I`` ignores user site-packages and ``PYTHON*`` variables. No secrets are inherited.
 - **Resources**: ``RLIMIT_AS`` (memory), ``RLIMIT_CPU``, ``RLIMIT_FSIZE`` (largest file; stdout
@@ -27,10 +35,12 @@ What is guaranteed depends on what the machine allows; :func:`sandbox_mode` says
 
 ``basic`` (not root, or the tools are missing): a new session with the same rlimits except
 ``RLIMIT_NPROC`` (which counts *all* the user's processes) set to the user's current count + 64,
-a temporary working directory and ``HOME``, a scrubbed environment, ``python -I``, and a
-process-group kill on timeout. There is **no network or filesystem isolation** in this mode:
-the program can write the user's files and open sockets. Run untrusted code in ``basic`` mode
-only inside a container or VM.
+a temporary working directory and ``HOME``, a scrubbed environment, ``python -I``, a
+process-group kill on timeout, and the death signal on the program itself (processes it forks
+do not die with the parent). Only ``RLIMIT_FSIZE`` bounds files: each file, not the total, and
+nothing is a tmpfs. There is **no network or filesystem isolation** in this mode: the program
+can write the user's files and open sockets. Run untrusted code in ``basic`` mode only inside
+a container or VM.
 
 Neither mode is a security boundary against kernel exploits; it is containment for buggy or
 mischievous benchmark code, as in the HumanEval harness.
@@ -39,7 +49,6 @@ mischievous benchmark code, as in the HumanEval harness.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import re
 import resource
@@ -48,7 +57,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -57,11 +65,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-Status = Literal["passed", "failed", "timeout", "error", "memory"]
+from lmforecast.truth.sandbox_harness import HARNESS, new_secret, stdin_payload, take_proof
+from lmforecast.truth.sandbox_lifetime import (
+    die_with_parent,
+    fresh_uid,
+    kill_uid,
+    pids_of_uid,
+    runs_dir,
+)
+
+Status = Literal["passed", "failed", "timeout", "error", "memory", "incomplete"]
 Mode = Literal["namespaces", "basic"]
 
-_UID_BASE = 1_500_000  # far above any real account; a fresh uid for every run
 _MAX_WORKERS = 16
+_GRACE_S = 5.0  # the in-namespace timeout fires this long after the parent's own
 
 
 @dataclass(frozen=True)
@@ -72,13 +89,14 @@ class Limits:
     memory_mb: int = 1024
     nproc: int = 64
     file_size_mb: int = 16
-    tmpfs_mb: int = 64
+    tmpfs_mb: int = 64  # each private tmpfs: /tmp, /var/tmp, /dev/shm, /run/lock, the cwd
     output_bytes: int = 64 * 1024
 
 
 @dataclass(frozen=True)
 class ExecutionResult:
-    """How one program run ended. ``passed`` means exit status 0 within the limits."""
+    """How one program run ended. ``passed``: the program and its tests ran to their end (the
+    harness's proof is in stdout, and taken out of ``stdout_tail``) and it exited with 0."""
 
     passed: bool
     status: Status
@@ -89,11 +107,11 @@ class ExecutionResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# Capability probing and uid slots
+# Capability probing
 
 
 def _tools_present() -> bool:
-    return all(shutil.which(t) for t in ("unshare", "setpriv", "prlimit", "mount"))
+    return all(shutil.which(t) for t in ("unshare", "setpriv", "prlimit", "mount", "timeout"))
 
 
 @lru_cache(maxsize=1)
@@ -109,75 +127,24 @@ def sandbox_mode() -> Mode:
     return "namespaces" if probe.returncode == 0 else "basic"
 
 
-_uid_lock = threading.Lock()
-_uid_counter = itertools.count()
-
-
-def _fresh_uid() -> int:
-    """A uid no other run uses: the per-uid process limit and the final kill then concern this
-    run alone, and a zombie left by a killed run can never count against a later one."""
-    with _uid_lock:
-        n = next(_uid_counter) % 4096
-    return _UID_BASE + (os.getpid() % 32768) * 4096 + n
-
-
-def _pids_of_uid(uid: int) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as f:
-                fields = dict(line.split(":", 1) for line in f if ":" in line)
-            if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
-                pids.append(int(entry))
-        except (OSError, KeyError, ValueError, IndexError):
-            continue
-    return pids
-
-
-_KILL_ALL = "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass"
-
-
-def _kill_uid(uid: int) -> None:
-    """SIGKILL every live process of ``uid``: ``kill(-1)`` run *as that uid* reaches exactly
-    those, including the namespace's PID 1 (whose death takes the whole namespace with it)."""
-    for _ in range(5):
-        if not _pids_of_uid(uid):
-            return
-        subprocess.run(
-            [
-                "setpriv",
-                f"--reuid={uid}",
-                f"--regid={uid}",
-                "--clear-groups",
-                sandbox_python(),
-                "-I",
-                "-S",
-                "-c",
-                _KILL_ALL,
-            ],
-            capture_output=True,
-            timeout=30,
-        )
-        time.sleep(0.05)
-
-
 # ---------------------------------------------------------------------------------------------
 # Running
 
-# Runs as root inside the new namespaces, before dropping to the sandbox uid: private /proc and
-# tmpfs over every world-writable directory; the working directory is moved under the new /tmp.
+# Runs as root inside the new namespaces, before dropping to the sandbox uid ($3): private /proc
+# and tmpfs over every world-writable directory; the working directory is a tmpfs of its own
+# (size-capped like the others, owned by the uid), the program's files copied in from $1.
 _BOOT = r"""set -e
 mount -t proc proc /proc
 for d in /dev/shm /run/lock /var/tmp; do
   if [ -d "$d" ]; then mount -t tmpfs -o "mode=1777,size=$2,nosuid,nodev" sandbox "$d"; fi
 done
-mkdir /var/tmp/.work && mount --bind "$1" /var/tmp/.work
+mkdir /var/tmp/.work
+mount -t tmpfs -o "mode=0700,uid=$3,gid=$3,size=$2,nosuid,nodev" sandbox /var/tmp/.work
+cp -R "$1"/. /var/tmp/.work/ && chown -R "$3:$3" /var/tmp/.work
 mount -t tmpfs -o "mode=1777,size=$2,nosuid,nodev" sandbox /tmp
 mkdir /tmp/sandbox && mount --move /var/tmp/.work /tmp/sandbox
 cd /tmp/sandbox
-shift 2
+shift 3
 exec "$@"
 """
 
@@ -234,17 +201,20 @@ def _read_tail(path: Path, limit: int) -> str:
 
 def _user_process_count() -> int:
     uid = os.getuid()
-    return len(_pids_of_uid(uid)) if os.path.isdir("/proc") else 0
+    return len(pids_of_uid(uid)) if os.path.isdir("/proc") else 0
 
 
 def _basic_limits(limits: Limits) -> Callable[[], None]:
-    """``preexec_fn`` for basic mode (only async-signal-safe-ish calls: setrlimit)."""
+    """``preexec_fn`` for basic mode: die with the parent, then rlimits (no Python-level locks
+    or imports in the child: a foreign call and setrlimit)."""
     nproc = _user_process_count() + limits.nproc
     cpu = int(limits.timeout_s) + 2
     mem = limits.memory_mb << 20
     fsize = limits.file_size_mb << 20
+    arm = die_with_parent()
 
     def apply() -> None:
+        arm()
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
@@ -254,11 +224,11 @@ def _basic_limits(limits: Limits) -> Callable[[], None]:
     return apply
 
 
-def _classify(returncode: int, stderr: str, timed_out: bool) -> Status:
+def _classify(returncode: int, stderr: str, timed_out: bool, completed: bool) -> Status:
     if timed_out or returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
         return "timeout"
     if returncode == 0:
-        return "passed"
+        return "passed" if completed else "incomplete"
     if re.search(r"^MemoryError\b", stderr, re.MULTILINE) or "Cannot allocate memory" in stderr:
         return "memory"
     if re.search(r"^AssertionError\b", stderr, re.MULTILINE):
@@ -270,37 +240,39 @@ def run_program(
     program: str,
     limits: Limits | None = None,
     *,
+    tests: str | None = None,
     mode: Mode | None = None,
     python: str | None = None,
 ) -> ExecutionResult:
-    """Run ``program`` (Python source) in the sandbox and report how it ended.
+    """Run ``program`` (Python source), then ``tests`` in its namespace, and report how it ended.
 
-    ``failed`` is a failed ``assert`` (a wrong answer); ``error`` is any other non-zero exit
-    (exception, syntax error, crash, signal, file too large); ``memory`` a ``MemoryError``;
-    ``timeout`` the wall-clock or CPU limit.
+    ``passed`` needs the harness's proof that both ran to their end and exit status 0;
+    ``incomplete`` is exit status 0 without it (the program exited early); ``failed`` is a
+    failed ``assert`` (a wrong answer); ``error`` any other non-zero exit (exception, syntax
+    error, crash, signal, file too large); ``memory`` a ``MemoryError``; ``timeout`` the
+    wall-clock or CPU limit.
     """
     limits = limits or Limits()
     mode = mode or sandbox_mode()
     python = python or (sandbox_python() if mode == "namespaces" else sys.executable)
     start = time.perf_counter()
-    outer = Path(tempfile.mkdtemp(prefix="lmforecast-sandbox-"))  # 0700, root-only
+    secret = new_secret()
+    outer = Path(tempfile.mkdtemp(dir=runs_dir()))  # 0700, this user's only
     try:
         work = outer / "work"
         work.mkdir()
         (work / "main.py").write_text(program, encoding="utf-8")
-        uid = _fresh_uid() if mode == "namespaces" else None
+        uid = fresh_uid() if mode == "namespaces" else None
         preexec: Callable[[], None] | None = None
         if uid is not None:
-            os.chown(work, uid, uid)
-            os.chown(work / "main.py", uid, uid)
             cmd, cwd = _namespaced_command(python, work, uid, limits), outer
         else:
-            cmd, cwd, preexec = [python, "-I", "main.py"], work, _basic_limits(limits)
+            cmd, cwd, preexec = [python, "-I", "-c", HARNESS], work, _basic_limits(limits)
         env = _env(_SANDBOX_DIR if uid is not None else str(work))
         with open(outer / "stdout", "wb") as out, open(outer / "stderr", "wb") as err:
             proc = subprocess.Popen(
                 cmd,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=err,
                 cwd=cwd,
@@ -308,22 +280,12 @@ def run_program(
                 start_new_session=True,
                 preexec_fn=preexec,
             )
-            timed_out = False
-            try:
-                returncode = proc.wait(timeout=limits.timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                returncode = _stop(proc, uid)
-            finally:
-                if proc.poll() is None:
-                    _stop(proc, uid)
-                if uid is not None:
-                    _kill_uid(uid)  # anything that outlived its namespace's PID 1
-        stdout = _read_tail(outer / "stdout", limits.output_bytes)
+            returncode, timed_out = _wait(proc, stdin_payload(secret, tests), uid, limits)
+        completed, stdout = take_proof(_read_tail(outer / "stdout", limits.output_bytes), secret)
         stderr = _read_tail(outer / "stderr", limits.output_bytes)
     finally:
         shutil.rmtree(outer, ignore_errors=True)
-    status = _classify(returncode, stderr, timed_out)
+    status = _classify(returncode, stderr, timed_out, completed)
     return ExecutionResult(
         passed=status == "passed",
         status=status,
@@ -334,18 +296,46 @@ def run_program(
     )
 
 
+def _wait(
+    proc: subprocess.Popen[bytes], payload: bytes, uid: int | None, limits: Limits
+) -> tuple[int, bool]:
+    """Hand the harness its secret and tests, then wait; kill on timeout and on every way out
+    (an exception here, e.g. KeyboardInterrupt, must not leave the run behind)."""
+    timed_out = False
+    try:
+        assert proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # the run may end before reading it all
+            proc.stdin.write(payload)
+            proc.stdin.close()
+        try:
+            returncode = proc.wait(timeout=limits.timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            returncode = _stop(proc, uid)
+    finally:
+        if proc.poll() is None:
+            _stop(proc, uid)
+        if uid is not None:
+            kill_uid(uid, sandbox_python())  # anything that outlived its namespace's PID 1
+    return returncode, timed_out
+
+
 def _namespaced_command(python: str, work: Path, uid: int, limits: Limits) -> list[str]:
-    """unshare (net, pid, mount) -> boot script (as root) -> prlimit -> setpriv (drop to uid)."""
+    """setpriv (die with the parent) -> unshare (net, pid, mount; its child dies with it) ->
+    boot script (as root) -> timeout (PID 1, root: the program cannot kill it) -> prlimit ->
+    setpriv (drop to uid, die with PID 1) -> the harness."""
     cpu = int(limits.timeout_s) + 2
     return [
+        "setpriv", "--pdeathsig=KILL", "--",
         "unshare", "--net", "--pid", "--fork", "--kill-child", "--mount",
         "--propagation", "private",
-        "sh", "-c", _BOOT, "sandbox-boot", str(work), f"{limits.tmpfs_mb}m",
+        "sh", "-c", _BOOT, "sandbox-boot", str(work), f"{limits.tmpfs_mb}m", str(uid),
+        "timeout", "--signal=KILL", f"{limits.timeout_s + _GRACE_S:.3f}",
         "prlimit", f"--as={limits.memory_mb << 20}", f"--cpu={cpu}",
         f"--nproc={limits.nproc}", f"--fsize={limits.file_size_mb << 20}", "--core=0", "--",
         "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
         "--inh-caps=-all", "--bounding-set=-all", "--pdeathsig=KILL", "--",
-        python, "-I", "main.py",
+        python, "-I", "-c", HARNESS,
     ]  # fmt: skip
 
 
@@ -354,7 +344,7 @@ def _stop(proc: subprocess.Popen[bytes], uid: int | None) -> int:
     alive to reap the namespace's PID 1 (killing ``unshare`` first would orphan PID 1 to the
     host's init, which in some containers never reaps zombies); then the process group."""
     if uid is not None:
-        _kill_uid(uid)
+        kill_uid(uid, sandbox_python())
         with contextlib.suppress(subprocess.TimeoutExpired):
             return proc.wait(timeout=5)
     with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -38,39 +38,65 @@ def clean_code(completion: str) -> str:
     return code[len(prefix) :]
 
 
-def humaneval_program(doc: Doc, completion: str) -> str:
-    """Prompt + completion + the problem's tests + ``check(entry_point)``."""
+def humaneval_parts(doc: Doc, completion: str) -> tuple[str, str]:
+    """(program, tests): prompt + completion; then the problem's tests and ``check(entry_point)``.
+
+    The tests first run the prompt again around the candidate: tests of HumanEval/32, /38 and /50
+    call helpers the prompt defines (``poly``, ``encode_cyclic``, ``encode_shift``), and a
+    completion that redefined them (``poly`` always 0, the encoding the identity) would
+    otherwise be tested against its own. The candidate keeps its own globals.
+    """
     extra = doc.extra
     try:
-        return (
-            f"{extra['prompt']}{completion.split('```')[0]}\n{extra['test']}\n"
-            f"check({extra['entry_point']})\n"
-        )
+        prompt, test, entry = extra["prompt"], extra["test"], extra["entry_point"]
     except KeyError as e:
         raise UserError(f"doc {doc.doc_id}: HumanEval doc lacks field {e.args[0]!r}") from None
+    program = f"{prompt}{completion.split('```')[0]}\n"
+    tests = (
+        f"_lmforecast_candidate = {entry}\n{prompt}\n{entry} = _lmforecast_candidate\n"
+        f"{test}\ncheck({entry})\n"
+    )
+    return program, tests
 
 
-def mbpp_program(doc: Doc, completion: str) -> str:
-    """Completion + ``test_setup_code`` + the ``test_list`` asserts."""
+def humaneval_program(doc: Doc, completion: str) -> str:
+    """Program then tests as one text, for reading; grading runs them apart (so that no text
+    of the completion can swallow the tests, see :mod:`~lmforecast.truth.sandbox_harness`)."""
+    return "".join(humaneval_parts(doc, completion))
+
+
+def mbpp_parts(doc: Doc, completion: str) -> tuple[str, str]:
+    """(program, tests): the cleaned completion; then ``test_setup_code`` and the asserts."""
     extra = doc.extra
     tests = extra.get("test_list")
     if not isinstance(tests, list | tuple) or not tests:
         raise UserError(f"doc {doc.doc_id}: MBPP doc lacks a non-empty 'test_list'")
     setup = extra.get("test_setup_code") or ""
-    return f"{clean_code(completion)}\n{setup}\n" + "\n".join(tests) + "\n"
+    return f"{clean_code(completion)}\n", f"{setup}\n" + "\n".join(tests) + "\n"
 
 
-def _run(program: str) -> GradeResult:
-    result = run_program(program, Limits(timeout_s=CODE_TIMEOUT_S))
+def mbpp_program(doc: Doc, completion: str) -> str:
+    """Program then tests as one text, for reading; grading runs them apart."""
+    return "".join(mbpp_parts(doc, completion))
+
+
+def _run(parts: tuple[str, str]) -> GradeResult:
+    """Correct only on the sandbox's proof that every test ran and passed, not on exit status
+    0 alone (which ``sys.exit()`` before the tests also gives)."""
+    program, tests = parts
+    result = run_program(program, Limits(timeout_s=CODE_TIMEOUT_S), tests=tests)
     lines = [ln for ln in result.stderr_tail.strip().splitlines() if ln.strip()]
-    return GradeResult(result.passed, result.status, lines[-1][:300] if lines else None)
+    detail = lines[-1][:300] if lines else None
+    if result.status == "incomplete":
+        detail = "exited with status 0 before its tests ran to the end"
+    return GradeResult(result.passed, result.status, detail)
 
 
 @register_grader("humaneval")
 def grade_humaneval(doc: Doc, completion: str) -> GradeResult:
-    return _run(humaneval_program(doc, completion))
+    return _run(humaneval_parts(doc, completion))
 
 
 @register_grader("mbpp")
 def grade_mbpp(doc: Doc, completion: str) -> GradeResult:
-    return _run(mbpp_program(doc, completion))
+    return _run(mbpp_parts(doc, completion))
