@@ -1,20 +1,25 @@
-"""Generic (non-reasoning) text: docstrings of the installed site-packages.
+"""Generic (non-reasoning) text: docstrings of the standard library and of pinned packages.
 
 The Python environment ships tens of MB of English prose about software in its docstrings: real,
 varied, human-written text that needs no network. A fixed-size pool is taken from it
-deterministically (files in sorted order, docstrings deduplicated), split into a training part and a
-held-out part by a hash of each docstring, and cached under the data directory. The pool's content
-hash enters the testbed fingerprint, so a different environment gives a different population id
-rather than silently different models.
+deterministically (sources in a fixed order, files in sorted order, docstrings deduplicated),
+split into a training part and a held-out part by a hash of each docstring, and cached under the
+data directory.
+
+The sources are named (:data:`SOURCES`): the standard library, then runtime packages pinned in
+``requirements.txt``. Walking all of site-packages made the population depend on whatever else
+was installed: adding a test tool changed every model of the testbed. The pool's content hash
+still enters the testbed fingerprint, so a different Python or a different pin gives a different
+population id rather than silently different models.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
-import site
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -27,10 +32,20 @@ _MIN_CHARS = 200
 _HELDOUT_MOD = 40  # 1 docstring in 40 is held out
 
 
+SOURCES = ("stdlib", "numpy", "scipy", "pandas", "sklearn")
+"""Where the pool comes from, in order (about 14 MB of docstrings; the pool takes 12)."""
+
+
 def _roots() -> list[Path]:
-    roots = [Path(p) for p in site.getsitepackages()]
-    stdlib = Path(os.__file__).parent
-    return [r for r in [*roots, stdlib] if r.is_dir()]
+    roots = []
+    for source in SOURCES:
+        if source == "stdlib":
+            roots.append(Path(os.__file__).parent)
+            continue
+        spec = importlib.util.find_spec(source)
+        if spec is not None and spec.submodule_search_locations:
+            roots.append(Path(next(iter(spec.submodule_search_locations))))
+    return [r for r in roots if r.is_dir()]
 
 
 def _clean(text: str) -> str:
@@ -45,7 +60,8 @@ def _collect(limit: int) -> list[str]:
     total = 0
     for root in _roots():
         for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
+            # The standard library's folder holds the base interpreter's site-packages: skip it.
+            dirnames[:] = sorted(d for d in dirnames if d != "site-packages")
             for name in sorted(filenames):
                 if not name.endswith(".py"):
                     continue
@@ -72,7 +88,7 @@ def _is_heldout(doc: str) -> bool:
 @lru_cache(maxsize=4)
 def pool(limit: int = POOL_CHARS) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     """(train docs, held-out docs, content hash), cached on disk after the first call."""
-    tag = f"py{sys.version_info.major}{sys.version_info.minor}-{limit}"
+    tag = f"py{sys.version_info.major}{sys.version_info.minor}-{'+'.join(SOURCES)}-{limit}"
     cache = data_home() / "testbed" / f"generic-{tag}.json"
     if cache.is_file():
         data = json.loads(cache.read_text())
