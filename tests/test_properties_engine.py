@@ -76,9 +76,13 @@ def assert_same_scores(got: RequestScore, want: RequestScore) -> None:
     np.testing.assert_allclose(got.logprob, want.logprob, atol=TOL)
     np.testing.assert_allclose(got.entropy, want.entropy, atol=TOL)
     np.testing.assert_allclose(got.top1_prob, want.top1_prob, atol=TOL)
-    # Ranks and arg-max can flip only at float ties, which random weights do not produce.
-    np.testing.assert_array_equal(got.rank, want.rank)
-    np.testing.assert_array_equal(got.top1_id, want.top1_id)
+    # A rank counts logits above the target's: another token whose logit lies within float
+    # rounding of the target's (seen: 1 in 400 at rank 237) may land on either side when the
+    # batch shape changes the summation order. Allow that one step, never more.
+    assert np.abs(got.rank.astype(int) - want.rank.astype(int)).max() <= 1
+    # The arg-max flips only if the top two probabilities are within rounding of each other.
+    differ = got.top1_id != want.top1_id
+    assert np.all(np.abs(got.top1_prob[differ] - want.top1_prob[differ]) < TOL)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -15,6 +15,7 @@ import sympy
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from lmforecast.core import timelimit
 from lmforecast.core.timelimit import TimeLimitExceeded, call_with_time_limit
 from lmforecast.tasks import get_task
 from lmforecast.truth.graders import extract_math, math_equivalent, math_gold, math_symbolic
@@ -288,6 +289,7 @@ def test_time_limit_in_other_threads_kills_the_worker_process() -> None:
             call_with_time_limit(int, ("x",), seconds=30)
         return math_equivalent("2\\sqrt{2}", "\\sqrt{8}"), elapsed, busy
 
+    timelimit._close_workers()  # idle workers of earlier tests would blur what this one starts
     threads_before = threading.active_count()
     with ThreadPoolExecutor(1) as pool:
         equal, elapsed, first = pool.submit(in_thread).result()

@@ -113,24 +113,33 @@ def _decision_points(
     return pd.DataFrame(rows)
 
 
+def _cheapest_match(best: pd.Series, proxy_rows: pd.DataFrame) -> pd.Series | None:
+    """The cheapest proxy point at least as accurate as the direct-evaluation point ``best``."""
+    reach = proxy_rows[proxy_rows["decision_accuracy"] >= best["decision_accuracy"]]
+    return None if reach.empty else reach.loc[reach["compute_fraction"].idxmin()]
+
+
+def _at(row: pd.Series) -> str:
+    return f"{row['size']} step {row['step']}"
+
+
 def _best_direct_match(direct: pd.DataFrame, proxy_rows: pd.DataFrame) -> dict[str, Any]:
     """Direct evaluation's best point (any smaller size) and the cheapest proxy matching it."""
-    best_direct = direct.loc[direct["decision_accuracy"].idxmax()]
-    reach = proxy_rows[proxy_rows["decision_accuracy"] >= best_direct["decision_accuracy"]]
+    best = direct.loc[direct["decision_accuracy"].idxmax()]
     out: dict[str, Any] = {
-        "direct_best_decision_accuracy": float(best_direct["decision_accuracy"]),
-        "direct_best_compute_fraction": float(best_direct["compute_fraction"]),
-        "direct_best_at": f"{best_direct['size']} step {best_direct['step']}",
+        "direct_best_decision_accuracy": float(best["decision_accuracy"]),
+        "direct_best_compute_fraction": float(best["compute_fraction"]),
+        "direct_best_at": _at(best),
     }
-    if reach.empty:
+    cheapest = _cheapest_match(best, proxy_rows)
+    if cheapest is None:
         out["proxy_matching_compute_fraction"] = None
         out["compute_ratio"] = None
         return out
-    cheapest = reach.loc[reach["compute_fraction"].idxmin()]
     out["proxy_matching_signal"] = str(cheapest["signal"])
-    out["proxy_matching_at"] = f"{cheapest['size']} step {cheapest['step']}"
+    out["proxy_matching_at"] = _at(cheapest)
     out["proxy_matching_compute_fraction"] = float(cheapest["compute_fraction"])
-    out["compute_ratio"] = float(best_direct["compute_fraction"] / cheapest["compute_fraction"])
+    out["compute_ratio"] = float(best["compute_fraction"] / cheapest["compute_fraction"])
     return out
 
 
@@ -140,17 +149,16 @@ def _per_size(direct: pd.DataFrame, proxy_rows: pd.DataFrame) -> dict[str, Any]:
     per_size: dict[str, Any] = {}
     for size, group in direct.groupby("size", sort=False):
         best = group.loc[group["decision_accuracy"].idxmax()]
-        match = proxy_rows[proxy_rows["decision_accuracy"] >= best["decision_accuracy"]]
         entry: dict[str, Any] = {
             "direct_decision_accuracy": float(best["decision_accuracy"]),
             "direct_compute_fraction": float(best["compute_fraction"]),
-            "direct_at": f"{size} step {best['step']}",
+            "direct_at": _at(best),
         }
-        if not match.empty:
-            cheapest = match.loc[match["compute_fraction"].idxmin()]
+        cheapest = _cheapest_match(best, proxy_rows)
+        if cheapest is not None:
             entry.update(
                 proxy_signal=str(cheapest["signal"]),
-                proxy_at=f"{cheapest['size']} step {cheapest['step']}",
+                proxy_at=_at(cheapest),
                 proxy_decision_accuracy=float(cheapest["decision_accuracy"]),
                 proxy_compute_fraction=float(cheapest["compute_fraction"]),
                 compute_ratio=float(best["compute_fraction"] / cheapest["compute_fraction"]),
