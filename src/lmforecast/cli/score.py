@@ -142,8 +142,10 @@ def _score_traces(
             on_plan=bar.start,
         )
     result = run.scored
+    traces = f"{run.num_traces} trace{'' if run.num_traces == 1 else 's'}"
+    skipped = f"{run.skipped_docs} doc{'' if run.skipped_docs == 1 else 's'}"
     console.print(
-        f"{run.num_traces} traces · {run.skipped_docs} docs without a trace skipped · "
+        f"{traces} · {skipped} without a trace skipped · "
         f"{lm.source} · {result.computed_units}/{result.total_units} units computed · "
         f"{result.seconds:.1f} s · {result.flops:.3g} FLOPs · key {result.key}"
     )
