@@ -53,6 +53,11 @@ def test_score_with_traces_prints_rbridge_and_writes_rows(
         assert col in table.column_names
     assert run_cli([*args, "--limit", "2"], monkeypatch) == 0  # trace "4" is left aside
     assert "2 traces · 0 docs without a trace skipped" in capsys.readouterr().out
+    spaced = [*args, "--limit", "2", "--trace-separator", " "]
+    assert run_cli(spaced, monkeypatch) == 0
+    assert "1/1 units computed" in capsys.readouterr().out  # other requests: not reused
+    assert run_cli(spaced, monkeypatch) == 0
+    assert "0/1 units computed" in capsys.readouterr().out  # the same again: reused
 
 
 def test_traces_for_unknown_docs_are_one_line_errors(

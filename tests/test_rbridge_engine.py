@@ -159,6 +159,9 @@ def test_trace_matching_errors() -> None:
     limited = _task().limited(1)  # the other docs' traces are left aside, not unknown
     built = trace_task(limited, _traces(), {d.doc_id for d in DOCS})
     assert [r.doc_id for r in built.task.requests] == ["p1"] and built.skipped_docs == 0
+    spaced = trace_task(_task(), _traces(), separator=" ").task.requests[0]
+    assert spaced.context == DOCS[0].prompt + " " and spaced.continuation == TEXTS["p1"]
+    assert spaced.char_weights is not None and len(spaced.char_weights) == len(TEXTS["p1"])
     with pytest.raises(TraceError, match="no doc of task prompts"):
         trace_task(_task().limited(1), _traces()[1:], {d.doc_id for d in DOCS})
 

@@ -101,6 +101,7 @@ def score_with_traces(
     traces: Path | list[Trace],
     *,
     limit: int | None = None,
+    separator: str = "",
     config: ScoreConfig | None = None,
     store_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -108,7 +109,8 @@ def score_with_traces(
 ) -> TraceRun:
     """rBridge: score frontier traces (a JSON-lines file, or :class:`Trace` s) as the
     continuations of a task's prompts, their per-character weights riding through the engine;
-    returns the rBridge scores and plain NLL with 95% bootstrap intervals over traces."""
+    returns the rBridge scores and plain NLL with 95% bootstrap intervals over traces.
+    ``separator`` is put between each prompt and its trace, and weighs nothing."""
     whole = task(task_spec)
     the_task = task(whole, limit)
     trace_list = read_traces(traces) if isinstance(traces, Path) else list(traces)
@@ -117,6 +119,7 @@ def score_with_traces(
         the_task,
         trace_list,
         known_doc_ids={d.doc_id for d in whole.docs},
+        separator=separator,
         config=config,
         store=Store(store_dir),
         progress=progress,

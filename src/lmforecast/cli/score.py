@@ -77,6 +77,9 @@ def score(
         Path | None,
         typer.Option(help="frontier reasoning traces (.jsonl, see README): score rBridge"),
     ] = None,
+    trace_separator: Annotated[
+        str, typer.Option(help="text between each prompt and its trace (weighs nothing)")
+    ] = "",
 ) -> None:
     """Score a task's requests: per-token statistics, stored and resumable.
 
@@ -96,7 +99,8 @@ def score(
         lm = api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
     config = ScoreConfig(batch_size=batch_size, prefix_sharing=prefix_sharing, truncate=trunc)
     if trace_list is not None:
-        _score_traces(lm, model, task, trace_list, limit, config, store_dir, output, per_token)
+        where = (store_dir, output, per_token)
+        _score_traces(lm, model, task, trace_list, limit, trace_separator, config, *where)
         return
     with rate_progress(f"{model} · {the_task.name}") as bar:
         run = api.score(
@@ -125,6 +129,7 @@ def _score_traces(
     task: str,
     trace_list: list[Trace],
     limit: int | None,
+    separator: str,
     config: ScoreConfig,
     store_dir: Path | None,
     output: Path | None,
@@ -136,6 +141,7 @@ def _score_traces(
             task,
             trace_list,
             limit=limit,
+            separator=separator,
             config=config,
             store_dir=store_dir,
             progress=bar.advance,

@@ -36,13 +36,20 @@ class TraceTask:
 
 
 def trace_task(
-    task: Task, traces: Sequence[Trace], known_doc_ids: Collection[str] | None = None
+    task: Task,
+    traces: Sequence[Trace],
+    known_doc_ids: Collection[str] | None = None,
+    separator: str = "",
 ) -> TraceTask:
-    """Requests ``doc prompt -> trace text`` with per-character weights, in the task's doc order.
+    """Requests ``doc prompt + separator -> trace text`` with per-character weights, in the
+    task's doc order.
 
     A trace for a doc_id the task does not know is an error naming it (``known_doc_ids``: the
     ids of the whole task when ``task`` is a ``--limit`` cut of it, whose other docs' traces are
-    then left aside); docs without a trace are skipped and counted.
+    then left aside); docs without a trace are skipped and counted. ``separator`` ends the
+    context (a trace from a JSON ``reasoning`` field starts without the space that follows
+    "Answer:"); it is no part of the trace, so it weighs nothing, even where lm-eval's split
+    moves a trailing space into the scored continuation.
     """
     known = set(known_doc_ids) if known_doc_ids is not None else {d.doc_id for d in task.docs}
     unknown = [t.doc_id for t in traces if t.doc_id not in known]
@@ -61,7 +68,7 @@ def trace_task(
         Request(
             i,
             d.doc_id,
-            d.prompt,
+            d.prompt + separator,
             by_doc[d.doc_id].text,
             char_weights=char_probabilities(by_doc[d.doc_id].tokens),
         )
@@ -102,6 +109,7 @@ def score_traces(
     traces: Sequence[Trace],
     *,
     known_doc_ids: Collection[str] | None = None,
+    separator: str = "",
     config: ScoreConfig | None = None,
     store: Store | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -111,8 +119,12 @@ def score_traces(
     seed: int = 0,
 ) -> TraceRun:
     """Score ``traces`` as continuations of ``task``'s prompts under ``model`` (stored,
-    resumable) and compute the rBridge signals with bootstrap intervals over traces."""
-    built = trace_task(task, traces, known_doc_ids)
+    resumable) and compute the rBridge signals with bootstrap intervals over traces.
+
+    The intervals resample per-trace values; for ``rbridge@task`` the task-wide MinMax is taken
+    once over all traces, not again in every resample (a slightly narrow interval).
+    """
+    built = trace_task(task, traces, known_doc_ids, separator)
     result = scored.score_task(
         model, built.task, config or ScoreConfig(), store or Store(), progress, on_plan
     )
