@@ -29,6 +29,8 @@ from lmforecast.forecast.tables import agreement_table
 from lmforecast.models import LoadedModel, LoadOptions, load_model
 from lmforecast.signals import scored
 from lmforecast.signals.base import all_signals
+from lmforecast.signals.rbridge import Trace, read_traces
+from lmforecast.signals.rbridge.score import TraceRun, score_traces
 from lmforecast.signals.tokenstats import REQUEST_METRICS, TaskMetric, add_request_metrics
 from lmforecast.signals.tokenstats import task_metrics as _task_metrics
 from lmforecast.store import Store
@@ -91,6 +93,38 @@ def score(
     )
     table = add_request_metrics(result.table)
     return ScoreRun(result, table, _task_metrics(table), lm.source, len(the_task.requests))
+
+
+def score_with_traces(
+    model: ModelSpec,
+    task_spec: TaskSpec,
+    traces: Path | list[Trace],
+    *,
+    limit: int | None = None,
+    separator: str = "",
+    config: ScoreConfig | None = None,
+    store_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
+) -> TraceRun:
+    """rBridge: score frontier traces (a JSON-lines file, or :class:`Trace` s) as the
+    continuations of a task's prompts, their per-character weights riding through the engine;
+    returns the rBridge scores and plain NLL with 95% bootstrap intervals over traces.
+    ``separator`` is put between each prompt and its trace, and weighs nothing."""
+    whole = task(task_spec)
+    the_task = task(whole, limit)
+    trace_list = read_traces(traces) if isinstance(traces, Path) else list(traces)
+    return score_traces(
+        load(model),
+        the_task,
+        trace_list,
+        known_doc_ids={d.doc_id for d in whole.docs},
+        separator=separator,
+        config=config,
+        store=Store(store_dir),
+        progress=progress,
+        on_plan=on_plan,
+    )
 
 
 def stored_scores(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,7 +16,9 @@ from lmforecast.cli.app import app, console
 from lmforecast.cli.progress import rate_progress
 from lmforecast.core.errors import UserError
 from lmforecast.engine import ScoreConfig
+from lmforecast.models import LoadedModel
 from lmforecast.report.terminal import frame_table, metrics_table
+from lmforecast.signals.rbridge import Trace
 from lmforecast.signals.tokenstats import REQUEST_METRICS
 
 OUTPUT_COLUMNS = [
@@ -30,9 +33,10 @@ OUTPUT_COLUMNS = [
 ]
 
 
-def write_output(table: pa.Table, path: Path, per_token: bool) -> None:
-    """Write one row per request to ``.parquet`` or ``.jsonl`` (per-token lists on request)."""
-    columns = list(OUTPUT_COLUMNS)
+def write_output(table: pa.Table, path: Path, per_token: bool, extra: Sequence[str] = ()) -> None:
+    """Write one row per request to ``.parquet`` or ``.jsonl`` (per-token lists on request;
+    ``extra``: more per-request columns, such as signal values)."""
+    columns = [*OUTPUT_COLUMNS, *extra]
     if per_token:
         columns += [c for c in table.column_names if c.startswith(("tok_", "hidden_"))]
     out = table.select(columns)
@@ -69,8 +73,18 @@ def score(
     store_dir: Annotated[
         Path | None, typer.Option(help="results store (default: data home)")
     ] = None,
+    traces: Annotated[
+        Path | None,
+        typer.Option(help="frontier reasoning traces (.jsonl, see README): score rBridge"),
+    ] = None,
+    trace_separator: Annotated[
+        str, typer.Option(help="text between each prompt and its trace (weighs nothing)")
+    ] = "",
 ) -> None:
-    """Score a task's requests: per-token statistics, stored and resumable."""
+    """Score a task's requests: per-token statistics, stored and resumable.
+
+    With --traces, score each doc's frontier trace after its prompt instead, weighted by the
+    frontier's confidence (rBridge), and print the rBridge scores and plain NLL."""
     if truncate not in ("error", "left"):
         raise UserError(f"--truncate {truncate!r}: expected 'error' or 'left'")
     if dtype not in ("auto", "float32", "bfloat16", "float16"):
@@ -80,9 +94,14 @@ def score(
         checks.writable_directory(store_dir, "--store-dir")
     trunc: Literal["error", "left"] = "left" if truncate == "left" else "error"
     the_task = api.task(task, limit)
+    trace_list = api.read_traces(traces) if traces is not None else None  # before any compute
     with console.status(f"loading {model}"):
         lm = api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
     config = ScoreConfig(batch_size=batch_size, prefix_sharing=prefix_sharing, truncate=trunc)
+    if trace_list is not None:
+        where = (store_dir, output, per_token)
+        _score_traces(lm, model, task, trace_list, limit, trace_separator, config, *where)
+        return
     with rate_progress(f"{model} · {the_task.name}") as bar:
         run = api.score(
             lm,
@@ -101,6 +120,45 @@ def score(
     console.print(metrics_table(f"{the_task.name}", {model: run.metrics}))
     if output is not None:
         write_output(run.table, output, per_token)
+        console.print(f"wrote {run.table.num_rows} rows to {output}")
+
+
+def _score_traces(
+    lm: LoadedModel,
+    model: str,
+    task: str,
+    trace_list: list[Trace],
+    limit: int | None,
+    separator: str,
+    config: ScoreConfig,
+    store_dir: Path | None,
+    output: Path | None,
+    per_token: bool,
+) -> None:
+    with rate_progress(f"{model} · {task} · traces") as bar:
+        run = api.score_with_traces(
+            lm,
+            task,
+            trace_list,
+            limit=limit,
+            separator=separator,
+            config=config,
+            store_dir=store_dir,
+            progress=bar.advance,
+            on_plan=bar.start,
+        )
+    result = run.scored
+    traces = f"{run.num_traces} trace{'' if run.num_traces == 1 else 's'}"
+    skipped = f"{run.skipped_docs} doc{'' if run.skipped_docs == 1 else 's'}"
+    console.print(
+        f"{traces} · {skipped} without a trace skipped · "
+        f"{lm.source} · {result.computed_units}/{result.total_units} units computed · "
+        f"{result.seconds:.1f} s · {result.flops:.3g} FLOPs · key {result.key}"
+    )
+    title = f"{result.task_name} · rBridge (mean over traces, 95% bootstrap CI)"
+    console.print(metrics_table(title, {model: run.metrics}, list(run.metrics)))
+    if output is not None:
+        write_output(run.table, output, per_token, list(run.metrics))
         console.print(f"wrote {run.table.num_rows} rows to {output}")
 
 

@@ -8,7 +8,7 @@ and, for gold-solution variants, an expert-written solution (the continuation of
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 TaskKind = Literal["gold", "rc", "mc", "text"]
@@ -16,13 +16,20 @@ TaskKind = Literal["gold", "rc", "mc", "text"]
 
 @dataclass(frozen=True)
 class Request:
-    """One scoring request; ``index`` is its position in the task's request list."""
+    """One scoring request; ``index`` is its position in the task's request list.
+
+    ``char_weights``, when given, holds one weight per character of ``continuation`` (rBridge's
+    frontier confidences). They ride with the request through the engine's one pass, which
+    turns them into one weight per scored token (the mean over the token's characters), so a
+    weighted signal needs no second tokenisation. A tuple keeps the record hashable.
+    """
 
     index: int
     doc_id: str
     context: str
     continuation: str
     choice: int | None = None  # multiple-choice tasks: which choice this request scores
+    char_weights: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,9 +79,7 @@ class Task:
         keep = {d.doc_id for d in self.docs[:limit]}
         kept = [r for r in self.requests if r.doc_id in keep]
         # Re-index so a limited task's requests are 0..n-1, in the same order as the full task.
-        requests = tuple(
-            Request(i, r.doc_id, r.context, r.continuation, r.choice) for i, r in enumerate(kept)
-        )
+        requests = tuple(replace(r, index=i) for i, r in enumerate(kept))
         return Task(
             name=self.name,
             kind=self.kind,

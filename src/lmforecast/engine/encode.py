@@ -4,10 +4,20 @@
 spaces of the context move to the continuation; an empty context becomes the model's prefix token
 (BOS, else EOS); the tokenizer's own special-token setting is followed (Gemma adds ``<bos>``,
 SmolLM2 adds nothing), except that a text already starting with the BOS string gets no second one.
+
+Per-character weights of a continuation (``Request.char_weights``) become one weight per target
+token here, from the fast tokenizer's offset mapping of the same ``context + continuation``
+string whose ids are scored: a token's weight is the mean over the continuation characters it
+covers. Offsets are character positions, so a byte-level piece that is part of a multi-byte
+character (its offsets span that whole character) gets that character's weight. A target token
+covering no continuation character (a BOS before an empty context's continuation; a token made
+only of context spaces that lm-eval moved into the continuation) gets NaN: it is no part of the
+weighted text, and weighted signals leave it out.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -23,7 +33,8 @@ class EncodedRequest:
 
     ``input_ids`` is context + continuation minus its last token; the logits at positions
     ``score_start .. len(input_ids)-1`` predict ``targets``. ``truncated`` counts context tokens
-    dropped from the left to fit the context window.
+    dropped from the left to fit the context window. ``weights`` (one per target, NaN for a
+    target covering no continuation character) when the request carried ``char_weights``.
     """
 
     index: int
@@ -31,6 +42,7 @@ class EncodedRequest:
     targets: tuple[int, ...]
     num_bytes: int
     truncated: int = 0
+    weights: tuple[float, ...] | None = None
 
     @property
     def score_start(self) -> int:
@@ -56,6 +68,62 @@ def encode_pair(model: LoadedModel, context: str, continuation: str) -> tuple[li
     whole = _tok_encode(model, context + continuation)
     context_ids = _tok_encode(model, context)
     return whole[: len(context_ids)], whole[len(context_ids) :]
+
+
+def span_means(
+    offsets: Sequence[tuple[int, int]], char_weights: Sequence[float], start: int = 0
+) -> tuple[float, ...]:
+    """Per token, the mean of ``char_weights`` over the characters its offsets cover.
+
+    ``char_weights[i]`` belongs to character ``start + i`` of the tokenised string; a token
+    ``(s, e)`` covers characters ``s .. e-1``. NaN where a token covers none of the weighted
+    characters (zero width, or wholly outside them).
+
+    >>> span_means([(0, 0), (0, 2), (2, 4), (4, 5)], [0.2, 0.4, 1.0], start=1)
+    (nan, 0.2, 0.7, nan)
+    """
+    n = len(char_weights)
+    out = []
+    for s, e in offsets:
+        lo, hi = max(s - start, 0), min(e - start, n)
+        out.append(math.fsum(char_weights[lo:hi]) / (hi - lo) if hi > lo else math.nan)
+    return tuple(out)
+
+
+def target_weights(model: LoadedModel, req: Request, targets: Sequence[int]) -> tuple[float, ...]:
+    """One weight per target token of ``req`` from its per-character weights (see module doc).
+
+    ``context + continuation`` is the string :func:`encode_pair` tokenises (moving trailing
+    spaces does not change it; an empty context tokenises the continuation alone), so its last
+    ``len(targets)`` tokens are the targets and the continuation starts at ``len(context)``.
+    """
+    weights = req.char_weights
+    assert weights is not None
+    where = f"request {req.index} (doc {req.doc_id})"
+    if len(weights) != len(req.continuation):
+        raise RequestError(
+            f"{where}: {len(weights)} character weights for a continuation of "
+            f"{len(req.continuation)} characters"
+        )
+    if not all(math.isfinite(w) for w in weights):
+        raise RequestError(f"{where}: character weights must be finite numbers")
+    tok = model.tokenizer
+    if not getattr(tok, "is_fast", False):
+        raise RequestError(
+            f"{where}: per-character weights need a fast tokenizer (offset mapping); "
+            f"{model.name}'s tokenizer is not one"
+        )
+    text = req.context + req.continuation
+    bos = tok.bos_token
+    special = not (bos and text.startswith(bos))
+    enc = tok(text, add_special_tokens=special, return_offsets_mapping=True)
+    ids = list(enc["input_ids"])
+    if ids[len(ids) - len(targets) :] != list(targets):
+        raise RequestError(
+            f"{where}: the tokenizer's offset mapping does not match the scored tokens"
+        )
+    offsets = [(int(s), int(e)) for s, e in enc["offset_mapping"]][len(ids) - len(targets) :]
+    return span_means(offsets, weights, len(req.context))
 
 
 def encode_requests(
@@ -96,6 +164,7 @@ def encode_requests(
                 targets=tuple(cont_ids),
                 num_bytes=len(req.continuation.encode("utf-8")),
                 truncated=dropped,
+                weights=None if req.char_weights is None else target_weights(model, req, cont_ids),
             )
         )
     return out

@@ -26,6 +26,9 @@ class RequestScore:
     num_bytes: int  # UTF-8 bytes of the continuation
     truncated: int = 0  # context tokens dropped from the left to fit the window
     hidden: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
+    # float64 [T] per-token weights when the request carried per-character weights; NaN where a
+    # token covers no continuation character (see engine.encode)
+    weights: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def num_tokens(self) -> int:

@@ -238,6 +238,7 @@ class ScoringEngine:
                     num_bytes=r.num_bytes,
                     truncated=r.truncated,
                     hidden=pooled[i] if pooled else {},
+                    weights=None if r.weights is None else np.asarray(r.weights, np.float64),
                 )
             )
         return out

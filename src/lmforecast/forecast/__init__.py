@@ -1,5 +1,6 @@
-"""Forecasting math over tables: agreement with truth, signal -> accuracy maps, trajectory
-extrapolation, model-selection scorers and cost accounting. Never loads a model, never prints.
+"""Forecasting math over tables: agreement with truth, signal -> accuracy maps (among them
+rBridge's bridge), trajectory extrapolation, model-selection scorers and cost accounting. Never
+loads a model, never prints.
 """
 
 from lmforecast.forecast.agreement import (
@@ -10,6 +11,14 @@ from lmforecast.forecast.agreement import (
     kendall,
     rank_agreement,
     spearman,
+)
+from lmforecast.forecast.bridge import (
+    BridgeEvaluation,
+    BridgeFit,
+    BridgeForecast,
+    evaluate_bridge,
+    fit_bridge,
+    pair_at_equal_tokens,
 )
 from lmforecast.forecast.cost import CostRecord, cost_ratio, forward_flops, pareto_front
 from lmforecast.forecast.errors import InsufficientData, UnknownNameError
@@ -47,6 +56,9 @@ __all__ = [
     "REGRESSORS",
     "SCORERS",
     "Agreement",
+    "BridgeEvaluation",
+    "BridgeFit",
+    "BridgeForecast",
     "CostRecord",
     "ExtrapolationResult",
     "InsufficientData",
@@ -61,8 +73,10 @@ __all__ = [
     "compute_power_law",
     "cost_ratio",
     "decision_accuracy",
+    "evaluate_bridge",
     "evaluate_extrapolation",
     "evaluate_regression",
+    "fit_bridge",
     "fit_isotonic",
     "fit_linear",
     "fit_power_law",
@@ -71,6 +85,7 @@ __all__ = [
     "forward_flops",
     "kendall",
     "leave_two_tasks_out",
+    "pair_at_equal_tokens",
     "pareto_front",
     "proxy_extrapolation",
     "rank_agreement",

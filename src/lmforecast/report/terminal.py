@@ -7,6 +7,7 @@ print, so the same tables can go to a file, a pager or a test.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -205,14 +206,18 @@ def _later(frames: dict[str, pd.DataFrame]) -> list[RenderableType]:
     return out
 
 
-def metrics_table(title: str, columns: dict[str, dict[str, TaskMetric]]) -> Table:
+def metrics_table(
+    title: str,
+    columns: dict[str, dict[str, TaskMetric]],
+    metrics: Sequence[str] = REQUEST_METRICS,
+) -> Table:
     """Task metrics side by side: one column per model (value and 95% CI), arrows for
-    orientation."""
+    orientation (``metrics``: registered signal names, the request metrics by default)."""
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     for name in columns:
         table.add_column(name, justify="right")
-    for metric in REQUEST_METRICS:
+    for metric in metrics:
         arrow = "↑" if orientation(metric) > 0 else "↓"
         table.add_row(f"{metric} {arrow}", *[_metric_cell(col[metric]) for col in columns.values()])
     return table

@@ -30,7 +30,15 @@ Progress = Callable[[int, int], None]
 
 
 def requests_fingerprint(task: Task) -> str:
-    return hash_json([[r.doc_id, r.context, r.continuation, r.choice] for r in task.requests])
+    """Hash of what the engine scores. Per-character weights enter only when a request has
+    them, so the key of every weight-less task (all results stored so far) is unchanged."""
+    return hash_json(
+        [
+            [r.doc_id, r.context, r.continuation, r.choice]
+            + ([] if r.char_weights is None else [list(r.char_weights)])
+            for r in task.requests
+        ]
+    )
 
 
 def scores_key(model: LoadedModel, task: Task, config: ScoreConfig) -> str:
@@ -51,7 +59,12 @@ def scores_to_table(
     scores: list[RequestScore], task: Task, seconds: float, flops: float
 ) -> pa.Table:
     """One row per request, per-token statistics as list columns; the unit's cost is spread
-    evenly over its rows so that sums over rows give totals."""
+    evenly over its rows so that sums over rows give totals.
+
+    ``tok_weight`` (float64 per token, NaN where a token covers no continuation character) is
+    added when any request of the task carries per-character weights, so every shard of one
+    task has the same columns; a request without weights there holds null.
+    """
     n = len(scores)
     req = {r.index: r for r in task.requests}
     columns: dict[str, Any] = {
@@ -72,6 +85,10 @@ def scores_to_table(
         "cost_seconds": pa.array([seconds / n] * n, pa.float64()),
         "cost_flops": pa.array([flops / n] * n, pa.float64()),
     }
+    if any(r.char_weights is not None for r in task.requests):
+        columns["tok_weight"] = pa.array(
+            [None if s.weights is None else s.weights for s in scores], pa.list_(pa.float64())
+        )
     for name in sorted(scores[0].hidden) if scores else []:
         columns[f"hidden_{name}"] = pa.array(
             [s.hidden[name].astype(np.float32) for s in scores], pa.list_(pa.float32())
