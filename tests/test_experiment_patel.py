@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from lmforecast.experiments.patel import NAMED_PROXIES, PatelConfig, data_selection
+from lmforecast.signals.base import orientation
 
 RECIPES = ("r1", "r2", "r3", "r4")
 FAMILIES = ("arith",)
@@ -69,7 +70,10 @@ def _synthetic() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_data_selection_hand_checked() -> None:
     manifest, proxies = _synthetic()
-    proxies["instances"] = [np.ones((3, len(NAMED_PROXIES)))] * len(proxies)
+    # Per-example proxies that order the recipes like the large models do, whatever is drawn.
+    signs = np.array([orientation(n) for n in NAMED_PROXIES])
+    recipe_rank = proxies["model_id"].str.split("-").str[1].map(RECIPES.index) + 1
+    proxies["instances"] = [np.outer(np.ones(3), k * signs) for k in recipe_rank]
     table, summary = data_selection(manifest, proxies, FAMILIES, PatelConfig(n_boot=20))
     assert set(table["size"]) == {"small"}
     target = 4 * 100 * 4000.0  # the large models' training FLOPs
@@ -98,6 +102,23 @@ def test_data_selection_hand_checked() -> None:
     assert "generic-text cross-entropy (small @1)" in front
     assert {f"proxy {n} (small @1)" for n in NAMED_PROXIES} <= front
     assert len(front) == 1 + len(NAMED_PROXIES)
+    # Two-way bootstrap at the final small checkpoint: any draw of two or more distinct recipes
+    # is ordered right by these proxies, so the interval is the point, 1.
+    for name in NAMED_PROXIES:
+        boot = summary["bootstrap"][name]
+        assert boot["resampling"] == "models+examples"
+        assert boot["decision_accuracy"] == 1.0 and boot["ci"] == [1.0, 1.0]
+
+
+def test_reports_say_what_was_resampled() -> None:
+    from lmforecast.report.terminal import patel_renderables, resampled
+
+    assert resampled("models+examples", "recipes") == "recipes and expert solutions"
+    assert resampled("examples", "models") == "expert solutions"  # results from before
+    rows = [{"signal": "proxy top5@freq", "spearman": 0.7, "resampling": "models+examples"}]
+    tables = patel_renderables({"selection_bootstrap": rows})
+    titles = [str(getattr(t, "title", "")) for t in tables]
+    assert any("95% CI resampling models and expert solutions" in t for t in titles)
 
 
 def test_data_selection_needs_two_sizes() -> None:
@@ -125,7 +146,7 @@ def test_run_patel_on_ci(
     assert cost["models"] == len(base) and cost["direct_eval_flops"] > cost["proxy_flops"] > 0
     for frame, label in (
         (result.selection, "setting (a)"),
-        (result.selection_bootstrap, "example bootstrap"),
+        (result.selection_bootstrap, "two-way bootstrap"),
         (result.data_selection, "setting (b)"),
         (result.extrapolation, "setting (c)"),
         (result.regression, "regression"),

@@ -6,6 +6,7 @@ loads a model, never prints.
 from lmforecast.forecast.agreement import (
     Agreement,
     RankAgreement,
+    Resample,
     agreement,
     decision_accuracy,
     kendall,
@@ -65,6 +66,7 @@ __all__ = [
     "PowerLawFit",
     "RankAgreement",
     "RegressionEvaluation",
+    "Resample",
     "RunForecast",
     "SelectionResult",
     "TrainingRun",

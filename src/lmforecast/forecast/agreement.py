@@ -4,10 +4,24 @@ Three measures of agreement across models: Spearman's rho and Kendall's tau-b (s
 pairwise *decision accuracy* (DataDecide): the share of model pairs that the signal orders the
 same way as the truth. Decision accuracy is the quantity a user acts on ("is A better than B?").
 
-Uncertainty comes from the examples: a model's score on a task is the mean over a finite set of
+Uncertainty has two sources. A model's score on a task is the mean over a finite set of
 examples, so we bootstrap *examples* (resampling example indices jointly for every model and for
 signal and truth alike, which keeps their pairing), recompute every model's mean and each
-measure, and take percentile intervals.
+measure, and take percentile intervals. And the models themselves are one draw from the
+population one cares about (another seed trains other models): ``resample="both"`` also draws
+the models (rows, jointly in signal and truth) with replacement, independently of the examples
+(a two-way bootstrap). Example-only intervals answer "how sure are we about *these* models?";
+two-way intervals answer "what would another population like this one give?", and only they
+cover the point estimates of a rebuilt population.
+
+Duplicated models: a model drawn twice has identical signal and truth (its examples are the
+same draw), so the pair of a model with its own copy is tied in truth and falls out of decision
+accuracy and Kendall's tau-b by the tie rule below: decision accuracy becomes the share of
+correctly ordered pairs of *distinct* drawn models, each weighted by how often both were drawn.
+Spearman is computed on the resampled rows as they are (copies get their average rank), the
+usual pairs bootstrap of a correlation. With few models a replicate can hold only copies of one
+model (every measure undefined, left out) or two models (Spearman is then +1 or -1), so two-way
+intervals of a handful of models are wide: that is the honest answer.
 
 Ties: pairs tied in truth are excluded from decision accuracy (no right answer); a pair tied in
 the signal but not in truth counts half (a coin flip would get it right half the time). A
@@ -24,6 +38,7 @@ interval.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +47,14 @@ import scipy.stats
 from lmforecast.forecast.errors import InsufficientData
 
 FloatArray = npt.NDArray[np.float64]
+Resample = Literal["examples", "models", "both"]
+RESAMPLE_MODES: tuple[Resample, ...] = get_args(Resample)
+# What a report says was resampled ("both" draws models and examples).
+RESAMPLING_LABELS: dict[str, str] = {
+    "examples": "examples",
+    "models": "models",
+    "both": "models+examples",
+}
 
 DEFAULT_N_BOOT = 1000
 DEFAULT_CONFIDENCE = 0.95
@@ -133,9 +156,10 @@ def rank_agreement(signal: npt.ArrayLike, truth: npt.ArrayLike) -> RankAgreement
 
 @dataclass(frozen=True)
 class Agreement:
-    """Agreement of a signal with truth across models, with example-bootstrap intervals.
+    """Agreement of a signal with truth across models, with bootstrap intervals.
 
-    ``*_ci`` are percentile intervals at ``confidence``; ``n_boot`` replicates were drawn.
+    ``*_ci`` are percentile intervals at ``confidence``; ``n_boot`` replicates were drawn,
+    resampling what ``resample`` names (see :func:`agreement`).
     """
 
     spearman: float
@@ -148,6 +172,12 @@ class Agreement:
     n_examples: int
     n_boot: int = 0
     confidence: float = DEFAULT_CONFIDENCE
+    resample: Resample = "examples"
+
+    @property
+    def resampling(self) -> str:
+        """What the intervals resampled, as reports write it (``"models+examples"``)."""
+        return RESAMPLING_LABELS[self.resample]
 
 
 def agreement(
@@ -157,13 +187,21 @@ def agreement(
     n_boot: int = DEFAULT_N_BOOT,
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int | None = 0,
+    resample: Resample = "examples",
 ) -> Agreement:
     """Agreement of ``signal[model, example]`` with ``truth[model, example]``.
 
-    A model's score is its mean over examples. Intervals resample example indices with
-    replacement (the same indices for every model, in signal and truth), ``n_boot`` times, with
-    ``numpy.random.default_rng(seed)``: the same seed gives the same intervals. ``n_boot=0``
-    skips the bootstrap (intervals are ``nan``).
+    A model's score is its mean over examples. Intervals are percentile intervals of
+    ``n_boot`` replicates drawn with ``numpy.random.default_rng(seed)`` (the same seed gives the
+    same intervals; ``n_boot=0`` skips the bootstrap and the intervals are ``nan``). Each
+    replicate draws, with replacement, what ``resample`` names:
+
+    - ``"examples"`` (default): example indices, the same for every model, in signal and truth;
+    - ``"models"``: model rows, the same in signal and truth, every example kept;
+    - ``"both"``: both, independently (a two-way bootstrap): use it when the models are one
+      draw of many possible ones and the question is about the population they come from.
+
+    Point estimates do not depend on ``resample``. How duplicated models count: module docstring.
 
     >>> sig = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.4], [0.9, 0.8, 0.7]]
     >>> tru = [[0, 0, 1], [0, 1, 1], [1, 1, 1]]
@@ -183,6 +221,8 @@ def agreement(
         raise ValueError(f"n_boot must be a non-negative int, got {n_boot!r}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    if resample not in RESAMPLE_MODES:
+        raise ValueError(f"resample must be one of {RESAMPLE_MODES}, got {resample!r}")
     s_scores, t_scores = sig.mean(axis=1), tru.mean(axis=1)
     if np.ptp(t_scores) == 0:
         raise InsufficientData(
@@ -192,7 +232,7 @@ def agreement(
     nan_ci = (float("nan"), float("nan"))
     cis = [nan_ci, nan_ci, nan_ci]
     if n_boot > 0:
-        reps = _bootstrap(sig, tru, int(n_boot), np.random.default_rng(seed))
+        reps = _bootstrap(sig, tru, int(n_boot), np.random.default_rng(seed), resample)
         cis = [_percentile_ci(r, confidence) for r in reps]
     return Agreement(
         spearman=point.spearman,
@@ -205,6 +245,7 @@ def agreement(
         n_examples=int(sig.shape[1]),
         n_boot=int(n_boot),
         confidence=float(confidence),
+        resample=resample,
     )
 
 
@@ -218,22 +259,40 @@ def _percentile_ci(values: FloatArray, confidence: float) -> tuple[float, float]
 
 
 def _bootstrap(
-    sig: FloatArray, tru: FloatArray, n_boot: int, rng: np.random.Generator
+    sig: FloatArray,
+    tru: FloatArray,
+    n_boot: int,
+    rng: np.random.Generator,
+    resample: Resample = "examples",
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Spearman, Kendall and decision accuracy for ``n_boot`` example resamples."""
+    """Spearman, Kendall and decision accuracy for ``n_boot`` resamples.
+
+    Replicates are built in chunks so that memory stays near ``_MAX_CHUNK_CELLS`` floats
+    whatever ``n_boot`` is. Model rows are drawn after the means over (resampled) examples are
+    taken: drawing rows of the matrices first would give the same replicate at more cost.
+    """
     n_models, n_ex = sig.shape
     per_rep = max(n_ex, n_models * n_models)
     chunk = max(1, min(n_boot, _MAX_CHUNK_CELLS // per_rep))
+    s_all, t_all = sig.mean(axis=1), tru.mean(axis=1)
     out: list[tuple[FloatArray, FloatArray, FloatArray]] = []
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
-        idx = rng.integers(0, n_ex, size=(b, n_ex))
-        # counts[r, e] = how often example e is drawn in replicate r; means via one matmul.
-        offsets = (np.arange(b) * n_ex)[:, None]
-        counts = np.bincount((idx + offsets).ravel(), minlength=b * n_ex).reshape(b, n_ex)
-        s_rep = counts @ sig.T / n_ex  # (b, n_models)
-        t_rep = counts @ tru.T / n_ex
+        if resample == "models":
+            s_rep = np.broadcast_to(s_all, (b, n_models))
+            t_rep = np.broadcast_to(t_all, (b, n_models))
+        else:
+            idx = rng.integers(0, n_ex, size=(b, n_ex))
+            # counts[r, e] = how often example e is drawn in replicate r; means via one matmul.
+            offsets = (np.arange(b) * n_ex)[:, None]
+            counts = np.bincount((idx + offsets).ravel(), minlength=b * n_ex).reshape(b, n_ex)
+            s_rep = counts @ sig.T / n_ex  # (b, n_models)
+            t_rep = counts @ tru.T / n_ex
+        if resample != "examples":
+            rows = rng.integers(0, n_models, size=(b, n_models))
+            s_rep = np.take_along_axis(s_rep, rows, axis=1)  # the same rows in signal and truth
+            t_rep = np.take_along_axis(t_rep, rows, axis=1)
         out.append(_rank_stats(s_rep, t_rep))
         done += b
     return (

@@ -104,15 +104,25 @@ def _selection(frames: dict[str, pd.DataFrame]) -> list[RenderableType]:
                 frames["selection"],
             )
         )
-    if not frames["selection_bootstrap"].empty:
+    boot = frames["selection_bootstrap"]
+    if not boot.empty:
+        label = str(boot["resampling"].iloc[0]) if "resampling" in boot else "examples"
         out.append(
             frame_table(
                 "(a) single signals vs accuracy on the scored problems, 95% CI resampling "
-                "expert solutions",
-                frames["selection_bootstrap"],
+                + resampled(label, "models"),
+                boot,
             )
         )
     return out
+
+
+def resampled(label: str, units: str) -> str:
+    """What a bootstrap resampled, in words: ``resampled("models+examples", "recipes")`` is
+    "recipes and expert solutions". Results written before the two-way bootstrap have no label
+    and resampled expert solutions only."""
+    words = {"examples": "expert solutions", "models": units}
+    return " and ".join(words.get(part, part) for part in label.split("+"))
 
 
 def _data_selection(data: pd.DataFrame, summary: dict[str, Any]) -> list[RenderableType]:
@@ -131,7 +141,7 @@ def _data_selection(data: pd.DataFrame, summary: dict[str, Any]) -> list[Rendera
             out.append(
                 f"  final {summary['small_size']} checkpoints, proxy {name}: decision accuracy "
                 f"{b['decision_accuracy']:.3f} [{b['ci'][0]:.3f}, {b['ci'][1]:.3f}] "
-                "(95% CI, resampling expert solutions)"
+                f"(95% CI, resampling {resampled(b.get('resampling', 'examples'), 'recipes')})"
             )
         ratio = summary.get("compute_ratio")
         best = summary.get("direct_best_decision_accuracy", float("nan"))

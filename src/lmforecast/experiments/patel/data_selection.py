@@ -57,7 +57,7 @@ def data_selection(
     summary.update(_best_direct_match(direct, proxy_rows))
     summary["by_size"] = _per_size(direct, proxy_rows)
     summary["pareto"] = _pareto(table)
-    # Example-bootstrap interval for the final small checkpoint's best proxy (and direct).
+    # Two-way bootstrap intervals (recipes and expert solutions) at the final small checkpoint.
     summary["bootstrap"] = _bootstrap_final(manifest, proxies, families, config, small, large)
     return table, summary
 
@@ -195,10 +195,13 @@ def _bootstrap_final(
     small: str,
     large: str,
 ) -> dict[str, Any]:
-    """Decision accuracy of the final small models' proxy, resampling expert solutions.
+    """Decision accuracy of the final small models' proxies, resampling recipes and solutions.
 
-    Truth (the large models' accuracy) is held fixed: its noise is a property of the target,
-    not of the proxy; the signal's per-example matrix is resampled jointly across models.
+    The recipes are one draw of the recipes one might compare, so they are resampled (each
+    drawn recipe brings its small model's signal and its large models' accuracy together), and
+    the expert solutions are resampled jointly across the drawn small models. Truth (the large
+    models' accuracy) is otherwise held fixed: its example noise is a property of the target,
+    not of the proxy.
     """
     main = family_base_models(manifest, config.main_family)
     finals_small = main[(main["size"] == small) & main["final"]].set_index("recipe")
@@ -219,12 +222,14 @@ def _bootstrap_final(
                 for r in recipes
             ]
         )
-        # agreement() resamples example columns; constant truth columns keep truth fixed.
-        a = agreement(signal, truth_rows, n_boot=config.n_boot, seed=config.seed)
+        # Rows (recipes) are drawn jointly in signal and truth; truth's columns are constant, so
+        # drawing example columns moves the signal only.
+        a = agreement(signal, truth_rows, n_boot=config.n_boot, seed=config.seed, resample="both")
         out[name] = {
             "decision_accuracy": a.decision_accuracy,
             "ci": list(a.decision_accuracy_ci),
             "spearman": a.spearman,
             "spearman_ci": list(a.spearman_ci),
+            "resampling": a.resampling,
         }
     return out

@@ -39,7 +39,7 @@ class PatelResult:
 
     proxies: pd.DataFrame  # one row per (model_id, task): every token-level signal + cost
     selection: pd.DataFrame  # setting (a)
-    selection_bootstrap: pd.DataFrame  # setting (a), single signals, example-bootstrap CIs
+    selection_bootstrap: pd.DataFrame  # setting (a), single signals, two-way bootstrap CIs
     data_selection: pd.DataFrame  # setting (b): decision accuracy vs compute
     data_selection_summary: dict[str, Any]
     extrapolation: pd.DataFrame  # setting (c)

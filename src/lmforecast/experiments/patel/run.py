@@ -65,7 +65,7 @@ def run_patel(
         pd.DataFrame(),
     )
     selection_ci = setting(
-        "setting (a), example bootstrap",
+        "setting (a), two-way bootstrap",
         lambda: selection_bootstrap(manifest, proxies, families, config),
         pd.DataFrame(),
     )

@@ -1,8 +1,8 @@
 """Setting (a), cross-family model selection: which final base model is best?
 
 The learned scorers (best single proxy, 3-sparse combination, RankSVMs) and the baselines are
-evaluated leave-two-tasks-out; single signals get example-bootstrap intervals; and every
-registered signal is ranked against accuracy in one table.
+evaluated leave-two-tasks-out; single signals get two-way bootstrap intervals (models and
+examples); and every registered signal is ranked against accuracy in one table.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from lmforecast.experiments.patel.population import (
 )
 from lmforecast.experiments.patel.scoring import task_means, token_signals
 from lmforecast.forecast import InsufficientData
-from lmforecast.forecast.agreement import agreement, rank_agreement
+from lmforecast.forecast.agreement import Resample, agreement, rank_agreement
 from lmforecast.forecast.selection import leave_two_tasks_out, single_feature_scorer
 from lmforecast.signals.base import get_signal, orientation
 from lmforecast.signals.proxies import proxy_names
@@ -88,14 +88,18 @@ def selection_bootstrap(
     proxies: pd.DataFrame,
     families: Sequence[str],
     config: PatelConfig,
+    resample: Resample = "both",
 ) -> pd.DataFrame:
-    """Setting (a) for single signals with intervals that resample *examples*.
+    """Setting (a) for single signals, with intervals that resample models *and* examples.
 
-    Example noise dominates at these sample sizes, so each named proxy (and the generic-text
-    baseline) is correlated with accuracy across the final base models with the expert solutions
-    resampled jointly in signal and truth: truth is each model's greedy correctness on the same
-    scored problems, so the point estimate uses those ``docs_per_task`` problems per task, not
-    all of them.
+    Each named proxy (and the generic-text baseline) is correlated with accuracy across the
+    final base models; truth is each model's greedy correctness on the same scored problems, so
+    the point estimate uses those ``docs_per_task`` problems per task, not all of them. The
+    expert solutions are resampled jointly in signal and truth, and so are the models: they are
+    one draw of the population (another seed trains others), and intervals that resampled
+    examples only did not cover a rebuilt population's estimates (issue 17). ``resample``
+    chooses (``"examples"`` gives the old intervals, for comparison); the ``resampling`` column
+    says which was used.
     """
     finals = final_base_models(manifest)
     by_key = proxies.set_index(["model_id", "task"])
@@ -122,7 +126,7 @@ def selection_bootstrap(
     signals["generic-text cross-entropy"] = np.repeat(generic[:, None], truth.shape[1], axis=1)
     rows = []
     for name, matrix in signals.items():
-        a = agreement(matrix, truth, n_boot=config.n_boot, seed=config.seed)
+        a = agreement(matrix, truth, n_boot=config.n_boot, seed=config.seed, resample=resample)
         rows.append(
             {
                 "signal": name,
@@ -132,6 +136,7 @@ def selection_bootstrap(
                 "decision_accuracy": a.decision_accuracy,
                 "models": a.n_models,
                 "examples": a.n_examples,
+                "resampling": a.resampling,
             }
         )
     return pd.DataFrame(rows)
