@@ -96,6 +96,35 @@ def test_full_preset_grid_shape() -> None:
         assert len({r.size for r in runs if r.family == fam}) >= 2
 
 
+def test_checkpoint_tokenizer_splits_text_as_trained() -> None:
+    """Every family's tokenizer, loaded back from a checkpoint by ``AutoTokenizer`` (as grading
+    and scoring load it), splits held-out problems exactly as the corpora were split.
+
+    transformers 5 loads any ``qwen2`` checkpoint as ``Qwen2Tokenizer``, which rebuilds its own
+    pre-tokenizer: the shared digit pattern (" 27" -> " 2", "7") came back as " ", "2", "7", and
+    every qwen2 model was graded on token sequences it never saw (accuracy at chance).
+    """
+    from lmforecast.testbed import architectures, tasks
+    from lmforecast.testbed.tokenizer import EOS, check_loads_as_trained, train_tokenizer
+
+    texts = [
+        d.prompt + (d.solution or "")
+        for f in tasks.PROBLEM_TASKS
+        for d in tasks.problem_task(f).docs[:100]
+    ]
+    for name, family in architectures.FAMILIES.items():
+        tok = train_tokenizer(texts, family.vocab_size, family.pretokenizer)
+        config = architectures.build_config(family, family.sizes[0], 256, tok.token_to_id(EOS))
+        check_loads_as_trained(tok, config, texts, 256, name)
+    # The guard catches the original qwen2 tokenizer (the digit pattern under Qwen2Tokenizer).
+    qwen2 = architectures.FAMILIES["qwen2"]
+    assert qwen2.pretokenizer != "digits"
+    tok = train_tokenizer(texts, qwen2.vocab_size, "digits")
+    config = architectures.build_config(qwen2, qwen2.sizes[0], 256, tok.token_to_id(EOS))
+    with pytest.raises(RuntimeError, match="qwen2: Qwen2Tokenizer"):
+        check_loads_as_trained(tok, config, texts, 256, "qwen2")
+
+
 def test_manifest_columns_and_population(ci_build: tuple[Path, pd.DataFrame]) -> None:
     from lmforecast.testbed.manifest import population_summary
 

@@ -2,8 +2,9 @@
 
 Three families differ in architecture details *and* tokenizer, so cross-family model selection is
 a real test: ``llama`` (RMSNorm, SwiGLU, tied embeddings, vocabulary 512), ``qwen2`` (Llama-like
-with QKV bias and grouped-query attention, untied embeddings, vocabulary 768) and ``neox``
-(GPT-NeoX: LayerNorm, GELU MLP, parallel residual, partial rotary, vocabulary 384).
+with QKV bias and grouped-query attention, untied embeddings, vocabulary 768, Qwen2's own
+pre-tokenizer: see :mod:`lmforecast.testbed.tokenizer`) and ``neox`` (GPT-NeoX: LayerNorm, GELU
+MLP, parallel residual, partial rotary, vocabulary 384).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class FamilySpec:
     arch: str  # "llama" | "qwen2" | "neox"
     vocab_size: int
     sizes: tuple[SizeSpec, ...]
+    pretokenizer: str = "digits"  # a key of tokenizer.PRETOKENIZERS
 
     def size(self, name: str) -> SizeSpec:
         for s in self.sizes:
@@ -68,6 +70,7 @@ FAMILIES: dict[str, FamilySpec] = {
             _s("m", 80, 4, 4, 2),
             _s("xxs", 16, 2, 2, 1),  # ci only
         ),
+        pretokenizer="qwen2",
     ),
     "neox": FamilySpec(
         "neox",
