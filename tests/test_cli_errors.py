@@ -207,3 +207,29 @@ def test_ctrl_c_during_score_says_rerun_to_resume(tiny_llama_dir: Path, tmp_path
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "rerun to resume" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_failed_model_cache_write_leaves_no_temp_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while writing the dequantised GGUF copy: one clear error, no half copy."""
+    import errno
+
+    import transformers
+
+    from lmforecast.core.errors import ModelLoadError
+    from lmforecast.models import load_model
+
+    monkeypatch.setenv("LMFORECAST_HOME", str(tmp_path))
+
+    def disk_full(self: object, save_directory: str, *args: object, **kwargs: object) -> None:
+        Path(save_directory).mkdir(parents=True, exist_ok=True)
+        (Path(save_directory) / "model.safetensors").write_bytes(b"half written")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(transformers.PreTrainedModel, "save_pretrained", disk_full)
+    with pytest.raises(ModelLoadError, match="No space left on device"):
+        load_model("smollm2-135m")
+    assert (tmp_path / "models").is_dir()  # the copy was begun there...
+    assert not list((tmp_path / "models").iterdir())  # ...and nothing half-written is left
