@@ -233,3 +233,16 @@ def test_failed_model_cache_write_leaves_no_temp_copy(
         load_model("smollm2-135m")
     assert (tmp_path / "models").is_dir()  # the copy was begun there...
     assert not list((tmp_path / "models").iterdir())  # ...and nothing half-written is left
+
+
+def test_show_survives_a_meta_json_without_names(
+    tiny_llama_dir: Path, task_file: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    store = tmp_path / "store"
+    args = ["score", "--model", str(tiny_llama_dir), "--task", str(task_file)]
+    assert run([*args, "--store-dir", str(store)], monkeypatch, capsys)[0] == 0
+    (meta,) = store.glob("scores/*/meta.json")
+    meta.write_text('{"units": 1}')  # valid JSON, but no model or task
+    code, out, err = run(["show", "--store-dir", str(store)], monkeypatch, capsys)
+    assert code == 0 and "Traceback" not in err
+    assert "?" in out and "4" in out  # the entry is listed, its 4 requests counted

@@ -134,7 +134,8 @@ def stored_scores(
     store = Store(store_dir)
     rows = []
     for key, meta in sorted(
-        store.entries(scored.KIND), key=lambda kv: (str(kv[1]["task"]), str(kv[1]["model"]))
+        store.entries(scored.KIND),
+        key=lambda kv: (str(kv[1].get("task", "?")), str(kv[1].get("model", "?"))),
     ):
         if (model and meta.get("model") != model) or (task_name and meta.get("task") != task_name):
             continue
@@ -143,8 +144,8 @@ def stored_scores(
             continue
         data = add_request_metrics(data)
         row: dict[str, Any] = {
-            "model": str(meta["model"]),
-            "task": str(meta["task"]),
+            "model": str(meta.get("model", "?")),  # a hand-edited meta.json may lack them
+            "task": str(meta.get("task", "?")),
             "requests": data.num_rows,
             "expected_requests": meta.get("num_requests"),
         }
