@@ -1,8 +1,8 @@
 """Task registry and loaders.
 
 ``get_task("gsm8k:gold")`` loads a registered task; a path ending in ``.jsonl`` loads a user task.
-Built-in tasks register themselves when their module is imported below; a new task family is one
-new module here plus one import line.
+Built-in task families are the modules of this package, found by the registry on its first
+lookup; a new task family is one new module here and nothing else.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from lmforecast.core.records import Doc, GenerationSpec, Request, Task
-from lmforecast.tasks import olmo_eval as _olmo_eval  # noqa: F401  (registers built-ins)
 from lmforecast.tasks.jsonl import load_jsonl_task
 from lmforecast.tasks.registry import TASKS
 
