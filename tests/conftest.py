@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -11,6 +12,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from tiny_models import build_gemma3, build_llama
+
+
+def write_task_file(path: Path, n: int) -> Path:
+    """A JSONL task of ``n`` one-line questions (``i plus one?`` -> ``i + 1``)."""
+    rows = [
+        {"context": f"Question: {i} plus one?\nAnswer:", "continuation": f" {i + 1}"}
+        for i in range(n)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
 
 
 @pytest.fixture(scope="session")

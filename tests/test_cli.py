@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import write_task_file
 
 from lmforecast.cli import main
 from lmforecast.cli.app import console
@@ -34,13 +35,7 @@ def user_error(args: list[str], monkeypatch, capsys) -> str:  # type: ignore[no-
 
 @pytest.fixture()
 def task_file(tmp_path: Path) -> Path:
-    path = tmp_path / "t.jsonl"
-    rows = [
-        {"context": f"Question: {i} plus one?\nAnswer:", "continuation": f" {i + 1}"}
-        for i in range(6)
-    ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return write_task_file(tmp_path / "t.jsonl", 6)
 
 
 def test_score_writes_parquet_and_show_lists_it(

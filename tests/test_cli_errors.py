@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import write_task_file
 
 from lmforecast import api
 from lmforecast.cli import main
@@ -96,10 +97,7 @@ def one_line_error(args: list[str], monkeypatch, capsys, code: int = 2) -> str: 
 
 @pytest.fixture()
 def task_file(tmp_path: Path) -> Path:
-    path = tmp_path / "t.jsonl"
-    rows = [{"context": f"Q: {i}?\nA:", "continuation": f" {i + 1}"} for i in range(4)]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return write_task_file(tmp_path / "t.jsonl", 4)
 
 
 def test_bad_destinations_are_found_before_any_compute(

@@ -7,18 +7,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import write_task_file
 from test_cli import run_cli, user_error
 
 
 @pytest.fixture()
 def task_file(tmp_path: Path) -> Path:
-    path = tmp_path / "t.jsonl"
-    rows = [
-        {"context": f"Question: {i} plus one?\nAnswer:", "continuation": f" {i + 1}"}
-        for i in range(5)
-    ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return write_task_file(tmp_path / "t.jsonl", 5)
 
 
 def _trace(doc_id: str, text: str) -> dict[str, object]:
