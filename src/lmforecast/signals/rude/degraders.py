@@ -21,7 +21,9 @@ Degrader = Callable[[str, Doc, random.Random], str]
 DEGRADERS: Registry[Degrader] = Registry("rude degrader")
 
 # Digit-free, '='-free, no ':' — no step pattern and no answer label can match it.
-_FILLER = "then we carry on with the next part of the work and keep going with it as planned".split()
+_FILLER = (
+    "then we carry on with the next part of the work and keep going with it as planned".split()
+)
 
 
 class CannotDegrade(Exception):  # noqa: N818 (a reason, not an error: counted in the report)
@@ -71,7 +73,10 @@ def _new_equation(s: st.StepMatch, rng: random.Random) -> tuple[str, str]:
     """(old, new) text of a step's equation with another operand and its true result."""
     g = s.groups
     a, op, k = int(g["a"] or 0), g["op"] or "+", int(g["k"] or 0)
-    ks = [x for x in range(1, 10) if x != k and st.compute(a, op, x) >= 0]
+    right = st.compute(a, op, k)
+    ks = [x for x in range(1, 10) if st.compute(a, op, x) not in (right, *range(-90, 0))]
+    if not ks:
+        raise CannotDegrade("no other operand changes the answer step's result")
     k2 = rng.choice(ks)
     old = f"{op} {k} = {g['r']}." if "src" not in g else f"{op} {k} = {a} {op} {k} = {g['r']}."
     if "src" in g:
@@ -101,7 +106,14 @@ def _wrong_numeric(family: str) -> Degrader:
     return degrade
 
 
-_LIST_OPS = ("reverse it", "sort it", "add 1 to each", "add 2 to each", "drop the first")
+_LIST_OPS = (
+    "reverse it",
+    "sort it",
+    "add 1 to each",
+    "add 2 to each",
+    "drop the first",
+    "drop the last",
+)
 
 
 @DEGRADERS.register("list.wrong_answer")
@@ -119,9 +131,13 @@ def list_wrong_answer(response: str, doc: Doc, rng: random.Random) -> str:
     right = [int(x) for x in (last.groups["r"] or "").split()]
     ops = list(_LIST_OPS)
     rng.shuffle(ops)
+    # Same-shaped operations first (reverse/sort, add 1/add 2, drop first/last): the short list
+    # solutions leave a 10% length budget of about one token.
+    old = last.groups["op"] or ""
+    ops.sort(key=lambda op: abs(st.count_tokens(op) - st.count_tokens(old)))
     for op in ops:
         out = st.apply_list_op(op, before)
-        if out and out != right:
+        if out and out != right and len(out) == len(right):
             value = " ".join(map(str, out))
             response = _splice(response, last.start, last.end, f"{op}: {value}.")
             return _set_answer(response, value)
