@@ -63,11 +63,22 @@ def trace_steps_valid(response: str, doc: Doc) -> bool:
 def list_steps_valid(response: str, doc: Doc) -> bool:
     """Each step's list is its stated operation applied to the list before it.
 
-    "Before it" is the previous step's written list, or the question's list for the first step:
-    a list step restates no input, so its logic can only be judged along the chain.
+    "Before it" is the previous step's written list. A list step restates no input, so the
+    first written step starts from the question's list after the operations the question puts
+    before that step's own (found by its operation, else by how many steps are missing): a
+    missing step is a completeness fault, not a logic one, and the next step done right on the
+    right list is sound.
     """
+    found = st.steps("list", response)
+    if not found:
+        return True
+    ops = st.list_ops(doc.prompt)
+    first = found[0].groups["op"] or ""
+    before = ops.index(first) if first in ops else max(len(ops) - len(found), 0)
     items = st.start_list(doc.prompt)
-    for s in st.steps("list", response):
+    for op in ops[:before]:
+        items = st.apply_list_op(op, items)
+    for s in found:
         written = [int(x) for x in (s.groups["r"] or "").split()]
         if st.apply_list_op(s.groups["op"] or "", items) != written:
             return False

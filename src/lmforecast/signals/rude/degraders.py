@@ -22,12 +22,32 @@ DEGRADERS: Registry[Degrader] = Registry("rude degrader")
 
 # Digit-free, '='-free, no ':' — no step pattern and no answer label can match it.
 _FILLER = (
-    "then we carry on with the next part of the work and keep going with it as planned".split()
+    "then",
+    "we",
+    "carry",
+    "on",
+    "with",
+    "the",
+    "next",
+    "part",
+    "of",
+    "the",
+    "work",
+    "and",
+    "keep",
+    "going",
+    "with",
+    "it",
+    "as",
+    "planned",
 )
 
 
-class CannotDegrade(Exception):  # noqa: N818 (a reason, not an error: counted in the report)
-    """This degrader cannot apply to this response; ``str(exc)`` is the reason."""
+class CannotDegrade(Exception):
+    """This degrader cannot apply to this response; ``str(exc)`` is the reason.
+
+    Not an error: ``make_pairs`` counts it in its report by reason.
+    """
 
 
 def _splice(text: str, start: int, end: int, new: str) -> str:

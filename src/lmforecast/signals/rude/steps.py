@@ -15,7 +15,8 @@ from dataclasses import dataclass
 # One step per family; ``r`` is the step's written result. Arith: "<said>. a op k = r."
 _STEP = {
     "arith": re.compile(
-        r"(?P<said>[A-Z][^.\d=]*(?:\d+[^.\d=]*)?\.) (?P<a>\d+) (?P<op>[-+*]) (?P<k>\d+) = (?P<r>\d+)\."
+        r"(?P<said>[A-Z][^.\d=]*(?:\d+[^.\d=]*)?\.) "
+        r"(?P<a>\d+) (?P<op>[-+*]) (?P<k>\d+) = (?P<r>\d+)\."
     ),
     "list": re.compile(
         r"(?P<op>reverse it|sort it|add (?P<k>\d+) to each|drop the first|drop the last): "
@@ -93,6 +94,16 @@ def start_list(prompt: str) -> list[int]:
     """The list a list-family question starts from (``Take 3 1 2. Then ...``)."""
     m = re.match(r"Take (\d+(?: \d+)*)\.", question(prompt))
     return [int(x) for x in m.group(1).split()] if m else []
+
+
+def list_ops(prompt: str) -> list[str]:
+    """The operations a list-family question asks for, in order.
+
+    >>> list_ops("Q: Take 3 1 2. Then sort it, then add 1 to each.\\nA:")
+    ['sort it', 'add 1 to each']
+    """
+    m = re.search(r"\. Then (.*)\.$", question(prompt))
+    return m.group(1).split(", then ") if m else []
 
 
 def apply_list_op(op: str, items: list[int]) -> list[int]:
