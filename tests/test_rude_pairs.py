@@ -139,3 +139,21 @@ def test_read_pairs_names_file_and_line(tmp_path: Path) -> None:
         read_pairs(path)
     with pytest.raises(UserError, match=r"difficulty must be 1\.\.4"):
         make_pairs(load_rubric("testbed-arith"), [], 5, 0)
+
+
+def test_list_step_after_a_dropped_one_is_judged_from_the_questions_state() -> None:
+    """Hand-checked: 1 8 5 reversed twice; dropping the first reversal leaves "reverse it:
+    1 8 5", which is right on the question's state after one reversal (5 8 1), so only
+    completeness fails; the same step written as "reverse it: 5 8 1" would be a logic fault."""
+    doc = Doc(
+        "h-rep",
+        "Q: Take 1 8 5. Then reverse it, then reverse it.\nA:",
+        " reverse it: 5 8 1. reverse it: 1 8 5.\nAnswer: 1 8 5",
+        "1 8 5",
+    )
+    rubric = load_rubric("testbed-list")
+    dropped = DEGRADERS.get("list.drop_step")(doc.solution or "", doc, random.Random(0))
+    assert dropped == " Then we carry on with the. reverse it: 1 8 5.\nAnswer: 1 8 5"
+    assert failing(rubric, dropped, doc) == ("all-steps",)
+    bad = " Then we carry on with the. reverse it: 5 8 1.\nAnswer: 1 8 5"
+    assert failing(rubric, bad, doc) == ("valid-steps", "all-steps")

@@ -70,14 +70,7 @@ def list_steps_valid(response: str, doc: Doc) -> bool:
     right list is sound.
     """
     found = st.steps("list", response)
-    if not found:
-        return True
-    ops = st.list_ops(doc.prompt)
-    first = found[0].groups["op"] or ""
-    before = ops.index(first) if first in ops else max(len(ops) - len(found), 0)
-    items = st.start_list(doc.prompt)
-    for op in ops[:before]:
-        items = st.apply_list_op(op, items)
+    items = st.list_input(doc.prompt, found)
     for s in found:
         written = [int(x) for x in (s.groups["r"] or "").split()]
         if st.apply_list_op(s.groups["op"] or "", items) != written:

@@ -144,7 +144,7 @@ def list_wrong_answer(response: str, doc: Doc, rng: random.Random) -> str:
         raise CannotDegrade("no parsable step")
     last = found[-1]
     before = (
-        st.start_list(doc.prompt)
+        st.list_input(doc.prompt, found)
         if len(found) == 1
         else [int(x) for x in (found[-2].groups["r"] or "").split()]
     )

@@ -106,6 +106,25 @@ def list_ops(prompt: str) -> list[str]:
     return m.group(1).split(", then ") if m else []
 
 
+def list_input(prompt: str, found: list[StepMatch]) -> list[int]:
+    """The list the first written step of a list-family response starts from.
+
+    The question's list after the operations the question puts before that step. Which ones is
+    read from the alignment of the written steps with the question's tail (steps are dropped from
+    the front or middle, never the answer step), else from the first step's own operation: so a
+    step done right on the right list is judged sound even when an earlier step is missing.
+    """
+    ops = list_ops(prompt)
+    first = found[0].groups["op"] if found else None
+    before = max(len(ops) - len(found), 0)
+    if first in ops and (before >= len(ops) or ops[before] != first):
+        before = ops.index(first)
+    items = start_list(prompt)
+    for op in ops[:before]:
+        items = apply_list_op(op, items)
+    return items
+
+
 def apply_list_op(op: str, items: list[int]) -> list[int]:
     """The list-family operation ``op`` (as a step writes it) applied to ``items``."""
     if op == "reverse it":
