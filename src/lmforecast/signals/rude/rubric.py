@@ -104,6 +104,27 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+def _first_problem(e: ValidationError) -> str:
+    """``key.path: message`` for the error a user should fix first.
+
+    A misspelled key shows as an unknown key *and* a missing one; the unknown key is the one
+    the user typed, so it comes first, with the missing key beside it as the likely intent.
+    """
+    errors = sorted(e.errors(), key=lambda err: err["type"] != "extra_forbidden")
+    err = errors[0]
+    where = _loc(tuple(err["loc"]))
+    if err["type"] == "extra_forbidden":
+        parent = tuple(err["loc"][:-1])
+        missing = [
+            str(x["loc"][-1])
+            for x in errors
+            if x["type"] == "missing" and tuple(x["loc"][:-1]) == parent
+        ]
+        hint = f" (did you mean {missing[0]!r}?)" if missing else ""
+        return f"{where}: unknown key{hint}"
+    return f"{where}: {err['msg'].lower()}"
+
+
 def _check_semantics(rubric: Rubric) -> None:
     """Cross-field rules pydantic's per-field types cannot say; raises ValueError(key, msg)."""
     seen: set[str] = set()
@@ -142,9 +163,7 @@ def parse_rubric(data: object, source: str) -> Rubric:
     try:
         rubric = Rubric.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        msg = err["msg"].lower()
-        raise RubricError(f"{source}: {_loc(tuple(err['loc']))}: {msg}") from None
+        raise RubricError(f"{source}: {_first_problem(e)}") from None
     try:
         _check_semantics(rubric)
     except _KeyProblem as e:
