@@ -157,3 +157,12 @@ def test_list_step_after_a_dropped_one_is_judged_from_the_questions_state() -> N
     assert failing(rubric, dropped, doc) == ("all-steps",)
     bad = " Then we carry on with the. reverse it: 5 8 1.\nAnswer: 1 8 5"
     assert failing(rubric, bad, doc) == ("valid-steps", "all-steps")
+
+
+def test_a_positive_failing_its_rubric_is_counted_not_used() -> None:
+    good = HAND["arith"]
+    wrong = Doc(good.doc_id, good.prompt, good.solution, "11")  # gold answer says 11, not 10
+    pairs, report = make_pairs(load_rubric("testbed-arith"), [good, wrong], 1, seed=0)
+    assert {p.doc_id for p in pairs} == {"h-arith"}
+    assert report.failures["positive fails final-answer"] == 4  # its four one-criterion sets
+    assert report.attempted == 8
