@@ -161,7 +161,7 @@ def test_list_step_after_a_dropped_one_is_judged_from_the_questions_state() -> N
 
 def test_a_positive_failing_its_rubric_is_counted_not_used() -> None:
     good = HAND["arith"]
-    wrong = Doc(good.doc_id, good.prompt, good.solution, "11")  # gold answer says 11, not 10
+    wrong = Doc("h-wrong", good.prompt, good.solution, "11")  # gold answer says 11, not 10
     pairs, report = make_pairs(load_rubric("testbed-arith"), [good, wrong], 1, seed=0)
     assert {p.doc_id for p in pairs} == {"h-arith"}
     assert report.failures["positive fails final-answer"] == 4  # its four one-criterion sets

@@ -141,20 +141,20 @@ def make_pairs(
     if not 1 <= difficulty <= len(ids):
         raise UserError(f"difficulty must be 1..{len(ids)} for rubric {rubric.domain}")
     combos = list(itertools.combinations(ids, difficulty))
-    candidates = [(d, v) for d in docs for v in combos]
+    candidates = [(i, d, v) for i, d in enumerate(docs) for v in combos]
     random.Random(f"{seed}:{rubric.domain}:{difficulty}").shuffle(candidates)
     pairs: list[Pair] = []
     failures: Counter[str] = Counter()
     attempted = 0
-    bad_positive: dict[str, tuple[str, ...]] = {}
-    for doc, violated in candidates:
+    bad_positive: dict[int, tuple[str, ...]] = {}  # by position: doc ids need not be unique
+    for i, doc, violated in candidates:
         if n is not None and len(pairs) >= n:
             break
         attempted += 1
-        if doc.doc_id not in bad_positive:
-            bad_positive[doc.doc_id] = failing(rubric, doc.solution or "", doc)
-        if bad_positive[doc.doc_id]:
-            failures["positive fails " + "+".join(bad_positive[doc.doc_id])] += 1
+        if i not in bad_positive:
+            bad_positive[i] = failing(rubric, doc.solution or "", doc)
+        if bad_positive[i]:
+            failures["positive fails " + "+".join(bad_positive[i])] += 1
             continue
         rng = random.Random(f"{seed}:{doc.doc_id}:{'+'.join(violated)}")
         negative, reason = _degrade(rubric, doc, violated, rng, count_tokens)
