@@ -138,11 +138,10 @@ class Store:
 
         Damaged shards are left out and reported (see :attr:`problems`).
         """
-        report, tables = self._scan(kind, key, keep_tables=True)
-        self._note(report.problems)
-        if not report.good:
+        tables = self.verified_shards(kind, key)
+        if not tables:
             return None
-        table = pa.concat_tables([tables[n] for n in report.good], promote_options="default")
+        table = pa.concat_tables(list(tables.values()), promote_options="default")
         if sort_by is not None:
             table = table.sort_by(sort_by)
         return table
