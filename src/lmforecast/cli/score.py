@@ -15,6 +15,7 @@ from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
 from lmforecast.cli.progress import rate_progress
 from lmforecast.core.errors import UserError
+from lmforecast.core.jsonlines import write_json_lines
 from lmforecast.engine import ScoreConfig
 from lmforecast.models import LoadedModel
 from lmforecast.report.terminal import frame_table, metrics_table
@@ -44,11 +45,7 @@ def write_output(table: pa.Table, path: Path, per_token: bool, extra: Sequence[s
     if path.suffix == ".parquet":
         pq.write_table(out, path)
     elif path.suffix == ".jsonl":
-        import json
-
-        with path.open("w", encoding="utf-8") as f:
-            for row in out.to_pylist():
-                f.write(json.dumps(row) + "\n")
+        write_json_lines(path, out.to_pylist(), ensure_ascii=True)
     else:
         raise UserError(f"--output {path}: expected a .parquet or .jsonl file name")
 

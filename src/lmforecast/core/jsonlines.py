@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +89,14 @@ def _holds_lone_surrogate(value: Any) -> bool:
             except UnicodeEncodeError:
                 return True
     return False
+
+
+def write_json_lines(path: Path, records: Iterable[Any], ensure_ascii: bool = False) -> int:
+    """Write one JSON value per line (``\n`` endings, what :func:`read_json_lines` splits on);
+    returns how many. The caller makes the directory."""
+    count = 0
+    with path.open("w", encoding="utf-8", newline="\n") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=ensure_ascii) + "\n")
+            count += 1
+    return count

@@ -27,7 +27,6 @@ Every malformed line is one ``file:line: field ...: what is wrong`` error.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from lmforecast.core.errors import UserError
-from lmforecast.core.jsonlines import read_json_lines
+from lmforecast.core.jsonlines import read_json_lines, write_json_lines
 
 
 class TraceError(UserError):
@@ -154,7 +153,10 @@ def write_traces(traces: Iterable[Trace], path: Path | str) -> None:
     """Write traces in the format :func:`read_traces` reads (UTF-8, one object per line)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as f:
-        for t in traces:
-            record = {"doc_id": t.doc_id, "text": t.text, "tokens": [list(p) for p in t.tokens]}
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    write_json_lines(
+        path,
+        (
+            {"doc_id": t.doc_id, "text": t.text, "tokens": [list(p) for p in t.tokens]}
+            for t in traces
+        ),
+    )

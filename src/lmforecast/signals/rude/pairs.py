@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import json
 import random
 import re
 from collections import Counter
@@ -20,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lmforecast.core.errors import UserError
-from lmforecast.core.jsonlines import read_json_lines
+from lmforecast.core.jsonlines import read_json_lines, write_json_lines
 from lmforecast.core.records import Doc
 from lmforecast.signals.rude import steps
 from lmforecast.signals.rude.checkers import CHECKERS
@@ -178,12 +177,7 @@ def make_pairs(
 
 def write_pairs(pairs: Iterable[Pair], path: Path | str) -> int:
     """Write pairs as JSON lines (one object per pair, the dataclass's fields); the count."""
-    count = 0
-    with Path(path).open("w", encoding="utf-8") as f:
-        for p in pairs:
-            f.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
-            count += 1
-    return count
+    return write_json_lines(Path(path), (asdict(p) for p in pairs))
 
 
 _FIELDS = ("doc_id", "prompt", "positive", "negative", "violated", "difficulty", "changed_spans")
