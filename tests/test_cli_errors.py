@@ -64,7 +64,7 @@ def test_help_and_an_invalid_option(command: list[str], monkeypatch, capsys) -> 
     [
         ([], "Usage:"),
         (["nosuchcmd"], "No such command"),
-        (["score", "--model", "m"], "Missing option '--task'"),
+        (["score", "--model", "m"], "--task is required"),
         (["truth", "--model", "m", "--task", "t", "--samples", "0"], "--samples"),
         (["truth", "--model", "m", "--task", "t", "--temperature", "-1"], "--temperature"),
         (["truth", "--model", "m", "--task", "t", "--top-p", "2"], "--top-p"),

@@ -150,6 +150,29 @@ def test_manifest_columns_and_population(ci_build: tuple[Path, pd.DataFrame]) ->
     assert (ordered.groupby("run_id")["flops"].diff().dropna() > 0).all()
 
 
+def test_frontier_is_built_outside_the_population(ci_build: tuple[Path, pd.DataFrame]) -> None:
+    from lmforecast import testbed
+
+    home, population = ci_build
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LMFORECAST_HOME", str(home))
+        everything = testbed.load_manifest("ci", role=None)
+        frontier = testbed.load_manifest("ci", role="frontier")
+    assert (population["role"] == "population").all()
+    assert len(everything) == len(population) + len(frontier)
+    assert set(frontier["stage"]) == {"base", "sft", "rl"}
+    spec = PRESETS["ci"].frontier
+    assert (
+        spec is not None
+        and (frontier["run_id"] == f"frontier-{spec.family}-{spec.size}-clean").all()
+    )
+    # Longer-trained than any population model of its family, and stronger after SFT.
+    assert frontier["tokens"].max() >= 1.99 * population["tokens"].max()
+    acc = [f"acc_{f}" for f in problems.FAMILIES]
+    sft = frontier[frontier["stage"] == "sft"][acc].mean(axis=1).iloc[0]
+    assert sft > population[population["stage"] == "sft"][acc].mean(axis=1).max()
+
+
 def test_model_loads_and_grades(ci_build: tuple[Path, pd.DataFrame]) -> None:
     from lmforecast.engine.generate import GenerationConfig, generate
     from lmforecast.models import load_model

@@ -7,9 +7,11 @@ import sys
 # Command modules register themselves on `app` when imported.
 from lmforecast.cli import demo as _demo  # noqa: F401
 from lmforecast.cli import experiment as _experiment  # noqa: F401
+from lmforecast.cli import rude as _rude  # noqa: F401
 from lmforecast.cli import score as _score  # noqa: F401
 from lmforecast.cli import store as _store  # noqa: F401
 from lmforecast.cli import testbed as _testbed  # noqa: F401
+from lmforecast.cli import traces as _traces  # noqa: F401
 from lmforecast.cli import truth as _truth  # noqa: F401
 from lmforecast.cli.app import app, err_console
 from lmforecast.core.errors import UserError

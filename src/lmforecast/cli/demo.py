@@ -10,6 +10,8 @@ import typer
 from lmforecast import api
 from lmforecast.cli.app import app, console
 from lmforecast.cli.progress import rate_progress
+from lmforecast.report.rbridge import rbridge_compact
+from lmforecast.report.rude import rude_renderables
 from lmforecast.report.terminal import metrics_table, patel_renderables
 from lmforecast.signals.tokenstats import TaskMetric
 
@@ -41,7 +43,8 @@ def demo(
     real: Annotated[bool, typer.Option(help="also compare the two real models")] = True,
 ) -> None:
     """The main job: build (or reuse) the `ci` testbed, compute proxies and ground truth, print
-    the three forecasting settings with cost ratios; then the two real models side by side."""
+    the three forecasting settings with cost ratios, then rBridge beside Patel's proxies and
+    RuDE against post-trained accuracy; then the two real models side by side."""
     with console.status("testbed ci: building or reusing") as status:
         api.build_testbed("ci", 0, progress=lambda *a: status.update(" ".join(map(str, a))[:100]))
     with console.status("scoring the ci population") as status:
@@ -53,6 +56,30 @@ def demo(
             workers=os.cpu_count() or 1,
         )
     for renderable in patel_renderables(result.to_dict()):
+        console.print(renderable)
+    # rBridge on the same problems: Patel's scores come back from the store.
+    with console.status("rBridge: frontier traces, scoring the ci population") as status:
+        bridge = api.experiment(
+            "rbridge",
+            progress=lambda m: status.update(m),
+            preset="ci",
+            docs_per_task=48,
+            workers=os.cpu_count() or 1,
+        )
+    for renderable in rbridge_compact(bridge.to_dict()):
+        console.print(renderable)
+    # RuDE: do the base models that tell a rubric-compliant solution from its degradation
+    # become the better models after post-training?
+    with console.status("RuDE: pairs, scoring the final base models") as status:
+        rude = api.experiment(
+            "rude",
+            progress=lambda m: status.update(m),
+            preset="ci",
+            pairs_per_difficulty=40,
+            docs_per_task=48,
+            workers=os.cpu_count() or 1,
+        )
+    for renderable in rude_renderables(rude.to_dict(), compact=True):
         console.print(renderable)
     if real:
         proxy_metrics_side_by_side(DEMO_MODELS, "gsm8k:gold", limit)

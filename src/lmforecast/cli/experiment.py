@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
+from lmforecast.report.rbridge import rbridge_renderables
+from lmforecast.report.rude import rude_renderables
 from lmforecast.report.terminal import frame_table, patel_renderables
 
 experiment_app = typer.Typer(help="End-to-end experiments on a testbed population.")
@@ -32,6 +34,66 @@ def patel(
     ] = 0,
 ) -> None:
     """Patel et al.'s three settings on a testbed population, with CIs and cost ratios."""
+    _run_experiment("patel", patel_renderables, preset, seed, docs_per_task, build, output, workers)
+
+
+@experiment_app.command("rbridge")
+def rbridge(
+    preset: Annotated[str, typer.Option(help="testbed preset (ci or full)")] = "full",
+    seed: int = 0,
+    docs_per_task: Annotated[
+        int, typer.Option(min=1, help="problems per task the frontier writes traces for")
+    ] = 100,
+    build: Annotated[bool, typer.Option(help="build the testbed first if missing")] = True,
+    output: Annotated[Path | None, typer.Option(help="write the tables as JSON here")] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, help="processes scoring models in parallel (0: one per core)")
+    ] = 0,
+) -> None:
+    """rBridge on a testbed population: the frontier's traces, the bridge from the smallest
+    to the largest size (base and SFT), corpus ranking beside Patel's proxies and direct
+    evaluation, setting (a) with rBridge, and the cost."""
+    _run_experiment(
+        "rbridge", rbridge_renderables, preset, seed, docs_per_task, build, output, workers
+    )
+
+
+@experiment_app.command("rude")
+def rude(
+    preset: Annotated[str, typer.Option(help="testbed preset (ci or full)")] = "full",
+    seed: int = 0,
+    pairs_per_difficulty: Annotated[
+        int, typer.Option(min=1, help="pairs per domain and difficulty |V| = 1, 2, 3")
+    ] = 100,
+    docs_per_task: Annotated[
+        int, typer.Option(min=1, help="expert solutions per task for Patel's proxies (baseline)")
+    ] = 100,
+    build: Annotated[bool, typer.Option(help="build the testbed first if missing")] = True,
+    output: Annotated[Path | None, typer.Option(help="write the tables as JSON here")] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, help="processes scoring models in parallel (0: one per core)")
+    ] = 0,
+) -> None:
+    """RuDE on a testbed population: pairs from the shipped rubrics, every final base model's
+    discrimination, and its correlation with accuracy after SFT and after RL, beside the
+    baselines, by 4C category and difficulty, with the upsets."""
+    _run_experiment(
+        "rude", rude_renderables, preset, seed, docs_per_task, build, output, workers,
+        pairs_per_difficulty=pairs_per_difficulty,
+    )  # fmt: skip
+
+
+def _run_experiment(
+    name: str,
+    render: Any,
+    preset: str,
+    seed: int,
+    docs_per_task: int,
+    build: bool,
+    output: Path | None,
+    workers: int,
+    **options: Any,
+) -> None:
     checks.output_file(output, (".json",))
     if build:
         with console.status(f"testbed {preset}: building or reusing") as status:
@@ -40,15 +102,16 @@ def patel(
             )
     with console.status("scoring") as status:
         result = api.experiment(
-            "patel",
+            name,
             progress=lambda msg: status.update(msg),
             preset=preset,
             seed=seed,
             docs_per_task=docs_per_task,
             workers=workers if workers > 0 else (os.cpu_count() or 1),
+            **options,
         )
     data = result.to_dict()
-    for renderable in patel_renderables(data):
+    for renderable in render(data):
         console.print(renderable)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)

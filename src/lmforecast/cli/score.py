@@ -21,6 +21,7 @@ from lmforecast.models import LoadedModel
 from lmforecast.report.terminal import frame_table, metrics_table
 from lmforecast.signals.rbridge import Trace
 from lmforecast.signals.tokenstats import REQUEST_METRICS
+from lmforecast.tasks import Task
 
 OUTPUT_COLUMNS = [
     "request_index",
@@ -53,7 +54,10 @@ def write_output(table: pa.Table, path: Path, per_token: bool, extra: Sequence[s
 @app.command()
 def score(
     model: Annotated[str, typer.Option(help="alias, .gguf file, model directory or hub id")],
-    task: Annotated[str, typer.Option(help="task name (see `lmforecast tasks`) or a .jsonl")],
+    task: Annotated[
+        str | None,
+        typer.Option(help="task name (see `lmforecast tasks`) or a .jsonl (not with --pairs)"),
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="first N docs only")] = None,
     output: Annotated[
         Path | None, typer.Option(help="write per-request rows (.parquet/.jsonl)")
@@ -71,8 +75,28 @@ def score(
         Path | None, typer.Option(help="results store (default: data home)")
     ] = None,
     traces: Annotated[
-        Path | None,
-        typer.Option(help="frontier reasoning traces (.jsonl, see README): score rBridge"),
+        str | None,
+        typer.Option(
+            help="frontier reasoning traces (.jsonl, see README), or 'auto' for the traces "
+            "last made for the task (`lmforecast traces make`): score rBridge"
+        ),
+    ] = None,
+    signals: Annotated[
+        str,
+        typer.Option(
+            help="'tokens' (per-token statistics and the request metrics), 'rbridge' "
+            "(frontier traces: --traces, default auto) or 'rude' (contrastive pairs: --pairs)"
+        ),
+    ] = "tokens",
+    pairs: Annotated[
+        Path | None, typer.Option(help="RuDE pairs (.jsonl from `lmforecast rude pairs`)")
+    ] = None,
+    mode: Annotated[
+        str,
+        typer.Option(help="RuDE: 'likelihood' (length-normalised) or 'judge' (A/B, both orders)"),
+    ] = "likelihood",
+    rubric: Annotated[
+        str | None, typer.Option(help="RuDE: the pairs' rubric, for the 4C-category breakdown")
     ] = None,
     trace_separator: Annotated[
         str, typer.Option(help="text between each prompt and its trace (weighs nothing)")
@@ -82,6 +106,46 @@ def score(
 
     With --traces, score each doc's frontier trace after its prompt instead, weighted by the
     frontier's confidence (rBridge), and print the rBridge scores and plain NLL."""
+    trunc = _check_options(signals, pairs, mode, truncate, dtype, output, store_dir)
+    if signals == "rbridge" and traces is None:
+        traces = "auto"
+    config = ScoreConfig(batch_size=batch_size, prefix_sharing=prefix_sharing, truncate=trunc)
+    if pairs is not None:
+        api.read_pairs_file(pairs)  # a bad pairs file fails before the model loads
+        with console.status(f"loading {model}"):
+            lm = api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
+        _score_rude(lm, model, pairs, mode, rubric, config, store_dir, output)
+        return
+    if task is None:
+        raise UserError("--task is required (except with --signals rude --pairs FILE)")
+    the_task = api.task(task, limit)
+    # Traces are read before any compute: a bad file fails fast.
+    trace_list = api.resolve_traces(traces, task) if traces is not None else None
+    with console.status(f"loading {model}"):
+        lm = api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
+    if trace_list is not None:
+        where = (store_dir, output, per_token)
+        _score_traces(lm, model, task, trace_list, limit, trace_separator, config, *where)
+        return
+    _score_tokens(lm, model, the_task, config, store_dir, output, per_token)
+
+
+def _check_options(
+    signals: str,
+    pairs: Path | None,
+    mode: str,
+    truncate: str,
+    dtype: str,
+    output: Path | None,
+    store_dir: Path | None,
+) -> Literal["error", "left"]:
+    """One-line errors for options that do not go together, before anything loads."""
+    if signals not in ("tokens", "rbridge", "rude"):
+        raise UserError(f"--signals {signals!r}: expected 'tokens', 'rbridge' or 'rude'")
+    if (signals == "rude") != (pairs is not None):
+        raise UserError("--signals rude and --pairs FILE go together")
+    if mode not in ("likelihood", "judge"):
+        raise UserError(f"--mode {mode!r}: expected 'likelihood' or 'judge'")
     if truncate not in ("error", "left"):
         raise UserError(f"--truncate {truncate!r}: expected 'error' or 'left'")
     if dtype not in ("auto", "float32", "bfloat16", "float16"):
@@ -89,16 +153,18 @@ def score(
     checks.output_file(output, (".parquet", ".jsonl"))
     if store_dir is not None:
         checks.writable_directory(store_dir, "--store-dir")
-    trunc: Literal["error", "left"] = "left" if truncate == "left" else "error"
-    the_task = api.task(task, limit)
-    trace_list = api.read_traces(traces) if traces is not None else None  # before any compute
-    with console.status(f"loading {model}"):
-        lm = api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
-    config = ScoreConfig(batch_size=batch_size, prefix_sharing=prefix_sharing, truncate=trunc)
-    if trace_list is not None:
-        where = (store_dir, output, per_token)
-        _score_traces(lm, model, task, trace_list, limit, trace_separator, config, *where)
-        return
+    return "left" if truncate == "left" else "error"
+
+
+def _score_tokens(
+    lm: LoadedModel,
+    model: str,
+    the_task: Task,
+    config: ScoreConfig,
+    store_dir: Path | None,
+    output: Path | None,
+    per_token: bool,
+) -> None:
     with rate_progress(f"{model} · {the_task.name}") as bar:
         run = api.score(
             lm,
@@ -156,6 +222,43 @@ def _score_traces(
     console.print(metrics_table(title, {model: run.metrics}, list(run.metrics)))
     if output is not None:
         write_output(run.table, output, per_token, list(run.metrics))
+        console.print(f"wrote {run.table.num_rows} rows to {output}")
+
+
+def _score_rude(
+    lm: LoadedModel,
+    model: str,
+    pairs: Path,
+    mode: str,
+    rubric: str | None,
+    config: ScoreConfig,
+    store_dir: Path | None,
+    output: Path | None,
+) -> None:
+    judge: Literal["likelihood", "judge"] = "judge" if mode == "judge" else "likelihood"
+    with rate_progress(f"{model} · {pairs.name} · RuDE {mode}") as bar:
+        run = api.score_rude(
+            lm,
+            pairs,
+            mode=judge,
+            rubric=rubric,
+            config=config,
+            store_dir=store_dir,
+            progress=bar.advance,
+            on_plan=bar.start,
+        )
+    result = run.scored
+    what = "strict accuracy (both orders)" if judge == "judge" else "accuracy"
+    console.print(
+        f"{len(run.outcomes.correct)} pairs · RuDE {mode} {what} {run.accuracy:.3f} · "
+        f"{result.computed_units}/{result.total_units} units computed · "
+        f"{result.seconds:.1f} s · {result.flops:.3g} FLOPs · key {result.key}"
+    )
+    console.print(
+        frame_table(f"RuDE {mode}: prefers the positive (95% CI over pairs)", run.breakdown)
+    )
+    if output is not None:
+        write_output(run.table, output, False)
         console.print(f"wrote {run.table.num_rows} rows to {output}")
 
 

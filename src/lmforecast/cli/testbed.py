@@ -58,6 +58,9 @@ def show_cmd(
     stage: str = typer.Option("", help="base, sft or rl"),
     final_only: bool = typer.Option(False, "--final-only", help="only final checkpoints"),
     paths: bool = typer.Option(False, "--paths", help="show model directories"),
+    frontier: bool = typer.Option(
+        False, "--frontier", help="the frontier (rBridge's trace writer) instead of the population"
+    ),
     summary: bool = typer.Option(
         False, "--summary", help="only the population summary (accuracy spread, CE vs accuracy)"
     ),
@@ -65,7 +68,7 @@ def show_cmd(
     """Print the manifest: one row per model with its ground truth."""
     from lmforecast.testbed import load_manifest
 
-    df = load_manifest(preset, seed)
+    df = load_manifest(preset, seed, role="frontier" if frontier else "population")
     if family:
         df = df[df["family"] == family]
     if recipe:
@@ -77,7 +80,8 @@ def show_cmd(
     if summary:
         _print_summary(df)
         return
-    table = Table(title=f"testbed {preset} (seed {seed}): {len(df)} models")
+    what = "frontier" if frontier else "population"
+    table = Table(title=f"testbed {preset} (seed {seed}) {what}: {len(df)} models")
     cols = ["model_id", "params", "tokens", "flops", "acc_arith", "acc_list", "acc_trace"]
     cols += ["pass1_arith", "pass1_list", "pass1_trace", "generic_bpb"] + (
         ["path"] if paths else []

@@ -54,6 +54,11 @@ class GenerationConfig(BaseModel):
     ignore_eos: bool = Field(
         False, description="keep generating past EOS (benchmarks: a fixed token count, as vLLM)"
     )
+    logprobs: bool = Field(
+        False,
+        description="record each generated token's log-probability under the model's own "
+        "distribution (temperature 1, float64 log-softmax): rBridge's trace weights",
+    )
 
     @property
     def greedy(self) -> bool:
@@ -70,6 +75,8 @@ class Generation:
     prompt_tokens: int = 0  # prompt tokens actually fed (after truncation)
     truncated_tokens: int = 0  # prompt tokens dropped on the left to fit model.max_length
     token_ids: tuple[int, ...] = field(default=(), repr=False)
+    # One per token of ``token_ids`` when ``GenerationConfig.logprobs``, else empty.
+    token_logprobs: tuple[float, ...] = field(default=(), repr=False)
 
 
 DEFAULT_MAX_TOKENS = 256
@@ -112,6 +119,7 @@ class _Row:
     truncated: int
     generator: torch.Generator | None
     generated: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
     finish: FinishReason | None = None
     text: str = ""
 
@@ -132,6 +140,11 @@ def _choose(logits: torch.Tensor, row: _Row, config: GenerationConfig) -> int:
     while probs[idx] == 0 and idx > 0:  # u landed exactly on a boundary before a zeroed tail
         idx -= 1
     return int(order[idx].item()) if order is not None else idx
+
+
+def _logprob(logits: torch.Tensor, token: int) -> float:
+    """log p(token) under the unscaled distribution, in float64."""
+    return float(torch.log_softmax(logits.detach().to("cpu", torch.float64), dim=-1)[token])
 
 
 def _forward(
@@ -186,6 +199,8 @@ def _decode_batch(
             tok = _choose(logits[k], r, config)
             next_ids.append(tok)
             r.generated.append(tok)
+            if config.logprobs:
+                r.logprobs.append(_logprob(logits[k], tok))
             if tok in eos:
                 r.finish = "eos"
                 continue
@@ -289,6 +304,7 @@ def generate(
                 prompt_tokens=len(r.prompt_ids),
                 truncated_tokens=r.truncated,
                 token_ids=tuple(r.generated),
+                token_logprobs=tuple(r.logprobs),
             )
         )
     if n_draw < config.n_samples:  # greedy: every sample is the same sequence

@@ -7,6 +7,7 @@ without pulling in torch training code)::
     root = testbed.build("ci", seed=0, progress=print)      # build or finish building
     table = testbed.load_manifest("full")                   # pandas DataFrame, one row per model
     path = testbed.model_path("llama-m-clean-rl", "full")   # directory for load_model
+    model_id, path = testbed.frontier_model("full")         # rBridge's trace writer (SFT)
     testbed.TASK_NAMES                                      # registered task names
 
 The FLOPs and tokens of a checkpoint are the manifest's ``flops`` and ``tokens`` columns
@@ -32,7 +33,7 @@ TASK_NAMES = (
     "testbed-generic:text",
 )
 
-__all__ = ["TASK_NAMES", "build", "load_manifest", "model_path", "population_dir"]
+__all__ = ["TASK_NAMES", "build", "frontier_model", "load_manifest", "model_path", "population_dir"]
 
 
 def build(
@@ -51,18 +52,43 @@ def population_dir(preset: str = "full", seed: int = 0) -> Path:
     return _dir(preset, seed)
 
 
-def load_manifest(preset: str = "full", seed: int = 0) -> pd.DataFrame:
-    """The manifest of a built population as a DataFrame (columns: see testbed.manifest)."""
+def load_manifest(
+    preset: str = "full", seed: int = 0, role: str | None = "population"
+) -> pd.DataFrame:
+    """The manifest of a built population as a DataFrame (columns: see testbed.manifest).
+
+    ``role="population"`` (the default) keeps the models the forecasts are about;
+    ``role="frontier"`` the model built for rBridge's traces; ``None`` every row.
+    """
     from lmforecast.testbed.manifest import read_manifest
 
-    return read_manifest(population_dir(preset, seed) / "manifest.parquet").to_pandas()
+    table = read_manifest(population_dir(preset, seed) / "manifest.parquet").to_pandas()
+    if role is None:
+        return table
+    return table[table["role"] == role].reset_index(drop=True)
+
+
+def frontier_model(preset: str = "full", seed: int = 0, stage: str = "sft") -> tuple[str, str]:
+    """(model_id, path) of the population's frontier at a stage (default: its SFT model, the
+    one that writes rBridge's traces); a one-line error if the build has none."""
+    from lmforecast.core.errors import UserError
+
+    rows = load_manifest(preset, seed, role="frontier")
+    rows = rows[rows["stage"] == stage]
+    if rows.empty:
+        raise UserError(
+            f"testbed preset {preset!r} (seed {seed}) has no frontier model at stage {stage!r}; "
+            f"rebuild it with this version (`lmforecast testbed build --preset {preset}`)"
+        )
+    row = rows.sort_values("step").iloc[-1]
+    return str(row["model_id"]), str(row["path"])
 
 
 def model_path(model_id: str, preset: str = "full", seed: int = 0) -> str:
     """The transformers directory of one model of a built population."""
     from lmforecast.core.errors import UserError
 
-    table = load_manifest(preset, seed)
+    table = load_manifest(preset, seed, role=None)
     hit = table.loc[table["model_id"] == model_id, "path"]
     if hit.empty:
         raise UserError(f"no model {model_id!r} in testbed preset {preset!r} (seed {seed})")

@@ -4,8 +4,9 @@ Layout under ``data_home()/testbed/<fingerprint>/``::
 
     preset.json               what was built (preset, seed, versions) — the fingerprint's input
     tokenizers/<family>/      one trained tokenizer per model family
-    corpora/<family>-<recipe>.npy   packed training rows
-    runs/<run_id>/step-NNNNNN/      base checkpoints (transformers directories)
+    corpora/<family>-<recipe>-<tokens>.npy   packed training rows
+    runs/<run_id>/step-NNNNNN/      base checkpoints (transformers directories); the frontier's
+                                    run is ``frontier-<family>-<size>-<recipe>``
     runs/<run_id>/sft/, rl/         post-trained models
     runs/<run_id>/record.json       the run's manifest records: written last, marks it done
     runs/<run_id>/truth.parquet     per-example ground truth of every model of the run
@@ -36,7 +37,8 @@ from lmforecast.testbed.presets import Preset, RunSpec, get_preset
 
 # Bump when a change to the code changes what a build produces. 2: the qwen2 tokenizer is
 # pre-tokenized as transformers loads it (Qwen2Tokenizer), so its models are graded as trained.
-FORMAT_VERSION = 2
+# 3: a frontier model (rBridge's trace writer) and the manifest's ``role`` column.
+FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -115,19 +117,20 @@ def _init_worker(threads: int) -> None:
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 
-def _corpus_job(root: str, preset: Preset, seed: int, family: str, recipe: str) -> str:
+def _corpus_job(root: str, preset: Preset, seed: int, family: str, recipe: str, tokens: int) -> str:
     import numpy as np
 
     from lmforecast.testbed import corpora
+    from lmforecast.testbed.runner import corpus_path
     from lmforecast.testbed.tokenizer import EOS, load_tokenizer
 
-    target = Path(root) / "corpora" / f"{family}-{recipe}.npy"
+    target = corpus_path(Path(root), family, recipe, tokens)
     if target.is_file():
         return str(target)
     tok = load_tokenizer(Path(root) / "tokenizers" / family)
     eos = tok.token_to_id(EOS)
     rows = corpora.build_corpus(
-        corpora.RECIPES[recipe], seed, tok, eos, preset.train.tokens, preset.train.seq_len
+        corpora.RECIPES[recipe], seed, tok, eos, tokens, preset.train.seq_len
     )
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.npy")
     np.save(tmp, rows)
@@ -171,9 +174,12 @@ def _tokenizers(root: Path, preset: Preset, seed: int, progress: Progress) -> No
         progress(ProgressEvent("tokenizers", i + 1, len(families), f"tokenizer {name}"))
 
 
-def run_order(runs: tuple[RunSpec, ...]) -> list[RunSpec]:
-    """Cheapest size first, across every recipe and family, so a build cut short leaves whole
-    sub-grids (every recipe at the small sizes) rather than a few large runs."""
+def run_order(preset: Preset) -> list[RunSpec]:
+    """The frontier first (the longest job: started last, it alone would set the build's wall
+    time), then the cheapest size first, across every recipe and family, so a build cut short
+    leaves whole sub-grids (every recipe at the small sizes) rather than a few large runs."""
+    runs = preset.runs
+    first = [preset.frontier.run] if preset.frontier else []
     by_size = sorted({architectures.FAMILIES[r.family].size(r.size) for r in runs}, key=_cost)
     rank = {s: i for i, s in enumerate(by_size)}
     fam_rank = {f: i for i, f in enumerate(dict.fromkeys(r.family for r in runs))}
@@ -181,7 +187,7 @@ def run_order(runs: tuple[RunSpec, ...]) -> list[RunSpec]:
     def key(r: RunSpec) -> tuple[int, int]:
         return rank[architectures.FAMILIES[r.family].size(r.size)], fam_rank[r.family]
 
-    return sorted(runs, key=key)
+    return first + sorted(runs, key=key)
 
 
 def _cost(size: architectures.SizeSpec) -> float:
@@ -212,11 +218,11 @@ def build(
     # Always worker processes, even for one worker: training then runs with the same thread
     # count whatever the machine, so a population is the same on every build.
     with ProcessPoolExecutor(n_workers, _init_worker, (threads,)) as pool:
-        pairs = sorted({(r.family, r.recipe) for r in p.runs})
-        corpus_jobs = [(str(root), p, seed, f, r) for f, r in pairs]
+        specs = sorted({(r.family, r.recipe, p.train_config(r).tokens) for r in p.all_runs()})
+        corpus_jobs = [(str(root), p, seed, f, r, t) for f, r, t in specs]
         for i, (_, corpus) in enumerate(pool.imap_unordered(_corpus_job, corpus_jobs)):
-            report(ProgressEvent("corpora", i + 1, len(pairs), f"corpus {Path(corpus).stem}"))
-        runs = run_order(p.runs)
+            report(ProgressEvent("corpora", i + 1, len(specs), f"corpus {Path(corpus).stem}"))
+        runs = run_order(p)
         run_jobs = [(str(root), p, seed, run) for run in runs]
         for i, (k, rows) in enumerate(pool.imap_unordered(_run_job, run_jobs)):
             records.extend(ModelRecord(**r) for r in rows)

@@ -8,7 +8,8 @@ this checkpoint), ``posttrain_tokens, posttrain_flops`` (0 for base models), ``b
 directory that ``lmforecast.models.load_model`` loads), ``train_loss``, per task
 ``acc_<family>`` (greedy accuracy), ``pass1_<family>`` (mean per-example pass@1 from samples, NaN
 where not sampled), ``n_eval_<family>``, and ``generic_ce`` (nats/token), ``generic_bpb``
-(bits/byte), ``eval_flops``.
+(bits/byte), ``eval_flops``, and ``role``: ``population`` for the models the forecasts are about,
+``frontier`` for the model built to write rBridge's reasoning traces (never part of the population).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pyarrow.parquet as pq
 from lmforecast.testbed.problems import FAMILIES
 
 STAGES = ("base", "sft", "rl")
+ROLES = ("population", "frontier")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class ModelRecord:
     generic_ce: float
     generic_bpb: float
     eval_flops: float
+    role: str = "population"  # "frontier": rBridge's trace model, outside the population
     acc: dict[str, float] = field(default_factory=dict)  # by problem family
     pass1: dict[str, float] = field(default_factory=dict)
     n_eval: dict[str, int] = field(default_factory=dict)

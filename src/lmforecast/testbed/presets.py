@@ -11,6 +11,10 @@ of 2.5M tokens, 10 log-spaced checkpoints per run from 1/128 of the run (four in
 compute at which the corpus-ranking target is set), each final model post-trained twice (SFT,
 RL).
 
+Each preset also builds a *frontier* outside its population (:class:`FrontierSpec`): the model
+whose reasoning traces rBridge weighs. It is recorded in the manifest with ``role = frontier``
+and never counted as a member of the population.
+
 Why 2.5M tokens in batches of 8 at lr 3e-3: measured here, ``llama-m`` on ``pure`` trained on 1M
 tokens in 488 steps of 16 rows at lr 1e-2 stayed at chance (it learned the solution format but
 never copied from the question); the same model on 3M tokens in batches of 8 at lr 3e-3 crossed
@@ -27,7 +31,7 @@ models are graded greedily on all 500 and sampled (4 samples, temperature 0.8) o
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from lmforecast.core.errors import UserError
@@ -43,10 +47,29 @@ class RunSpec:
     family: str
     size: str
     recipe: str
+    role: str = "population"  # or "frontier": built for rBridge's traces, outside the population
 
     @property
     def run_id(self) -> str:
-        return f"{self.family}-{self.size}-{self.recipe}"
+        stem = f"{self.family}-{self.size}-{self.recipe}"
+        return stem if self.role == "population" else f"{self.role}-{stem}"
+
+
+@dataclass(frozen=True)
+class FrontierSpec:
+    """The model rBridge's reasoning traces come from: larger and longer-trained than anything
+    in the population it forecasts, and post-trained (its SFT model writes the traces), so the
+    proxies are weighed by a stronger model's confidence, as in the paper, and never by their
+    own population's."""
+
+    family: str
+    size: str
+    recipe: str
+    tokens_factor: float  # its pretraining tokens, as a multiple of the population's
+
+    @property
+    def run(self) -> RunSpec:
+        return RunSpec(self.family, self.size, self.recipe, role="frontier")
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,7 @@ class Preset:
     post: PostTrainConfig
     mid: EvalPlan  # ground truth of intermediate checkpoints
     final: EvalPlan  # ground truth of final base and post-trained models
+    frontier: FrontierSpec | None = None
     max_length: int = 256
     workers: int = 2
     tokenizer_problems: int = 1500
@@ -66,6 +90,17 @@ class Preset:
     def spec(self) -> dict[str, Any]:
         """JSON-able description (the fingerprint's input)."""
         return asdict(self)
+
+    def all_runs(self) -> tuple[RunSpec, ...]:
+        """The population's runs, then the frontier's (if any)."""
+        return self.runs + ((self.frontier.run,) if self.frontier else ())
+
+    def train_config(self, run: RunSpec) -> TrainConfig:
+        """The pretraining schedule of a run: the frontier trains ``tokens_factor`` longer."""
+        if run.role == "frontier" and self.frontier is not None:
+            tokens = round(self.train.tokens * self.frontier.tokens_factor)
+            return replace(self.train, tokens=tokens)
+        return self.train
 
 
 def _grid(families: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]) -> tuple[RunSpec, ...]:
@@ -111,6 +146,9 @@ PRESETS: dict[str, Preset] = {
         ),
         mid=EvalPlan(greedy_docs=24, generic_docs=16),
         final=EvalPlan(greedy_docs=48, sample_docs=8, n_samples=2, generic_docs=16),
+        # The largest ci size, twice as long on a recipe no ci llama run uses: the cheapest
+        # model that is stronger than every proxy (a larger size would double the ci build).
+        frontier=FrontierSpec("llama", "m", "clean", tokens_factor=2.0),
     ),
     "full": Preset(
         name="full",
@@ -127,6 +165,8 @@ PRESETS: dict[str, Preset] = {
         post=PostTrainConfig(sft_steps=80, sft_batch=16, rl_prompts=32, rl_samples=4),
         mid=EvalPlan(greedy_docs=50, generic_docs=100),
         final=EvalPlan(greedy_docs=500, sample_docs=50, n_samples=4, generic_docs=200),
+        # A size above the population's largest, trained twice as long on the clean recipe.
+        frontier=FrontierSpec("llama", "l", "clean", tokens_factor=2.0),
     ),
 }
 

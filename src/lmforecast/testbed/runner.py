@@ -28,9 +28,19 @@ from lmforecast.testbed.train import Checkpoint, atomic_save, pretrain
 _FAMILY_OF_TASK = {name: fam for fam, name in tasks.PROBLEM_TASKS.items()}
 
 
+def corpus_path(root: Path, family: str, recipe: str, tokens: int) -> Path:
+    """Where a corpus of ``tokens`` tokens lives (the token count is in the name: the frontier
+    trains on a longer corpus of the same recipe)."""
+    return root / "corpora" / f"{family}-{recipe}-{tokens}.npy"
+
+
 def init_seed(seed: int, run: RunSpec) -> int:
-    """Weight-init seed: the same for every recipe at one (family, size), as in DataDecide."""
-    return int(hash_json({"seed": seed, "family": run.family, "size": run.size}, 8), 16)
+    """Weight-init seed: the same for every recipe at one (family, size), as in DataDecide (the
+    frontier draws its own)."""
+    key: dict[str, object] = {"seed": seed, "family": run.family, "size": run.size}
+    if run.role != "population":
+        key["role"] = run.role
+    return int(hash_json(key, 8), 16)
 
 
 def _load_records(path: Path) -> list[ModelRecord]:
@@ -92,6 +102,7 @@ def _record(
         generic_ce=truth.generic_ce,
         generic_bpb=truth.generic_bpb,
         eval_flops=truth.eval_flops,
+        role=run.role,
         acc={_FAMILY_OF_TASK[s.task]: s.greedy_acc for s in truth.scores},
         pass1={_FAMILY_OF_TASK[s.task]: s.pass1 for s in truth.scores},
         n_eval={_FAMILY_OF_TASK[s.task]: s.n_greedy for s in truth.scores},
@@ -149,9 +160,10 @@ def execute_run(root: Path, preset: Preset, seed: int, run: RunSpec) -> list[Mod
     model = architectures.build_model(config)
     counts = architectures.count_params(model)
     per_token = architectures.train_flops_per_token(config, counts[0], preset.train.seq_len)
-    rows = np.load(root / "corpora" / f"{run.family}-{run.recipe}.npy")
+    train = preset.train_config(run)
+    rows = np.load(corpus_path(root, run.family, run.recipe, train.tokens))
     save = _save_fn(tok_dir)
-    checkpoints = pretrain(model, rows, preset.train, per_token, save, run_dir)
+    checkpoints = pretrain(model, rows, train, per_token, save, run_dir)
 
     records: list[ModelRecord] = []
     examples: list[tuple[str, groundtruth.ModelTruth]] = []

@@ -4,6 +4,7 @@ from lmforecast.truth.graders.base import (
     GRADERS,
     Grader,
     GradeResult,
+    answer_reader,
     get_grader,
     register_grader,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "ChoiceGrade",
     "GradeResult",
     "Grader",
+    "answer_reader",
     "clean_code",
     "extract_gsm8k",
     "extract_math",

@@ -37,3 +37,12 @@ def register_grader(name: str) -> Callable[[Grader], Grader]:
 
 def get_grader(name: str) -> Grader:
     return GRADERS.get(name)
+
+
+def answer_reader(name: str | None) -> Callable[[Doc, str], str | None] | None:
+    """The final answer grader ``name`` reads from a completion (``None`` if it reads none);
+    ``None`` for a task without a grader. rBridge's traces use it to tell bad format."""
+    if name is None:
+        return None
+    grade = get_grader(name)
+    return lambda doc, completion: grade(doc, completion).extracted

@@ -21,46 +21,58 @@ from typing import Any, Literal
 import pandas as pd
 import pyarrow as pa
 
+from lmforecast.api.base import ModelSpec, TaskSpec, load, task
+from lmforecast.api.methods import (
+    TESTBED_FRONTIER,
+    frontier,
+    make_traces,
+    read_pairs_file,
+    resolve_traces,
+    rude_pairs,
+    score_rude,
+    score_with_traces,
+    stored_trace_sets,
+)
 from lmforecast.core.errors import UserError
 from lmforecast.engine import ScoreConfig
 from lmforecast.engine.generate import GenerationConfig
 from lmforecast.experiments import EXPERIMENTS
 from lmforecast.forecast.tables import agreement_table
-from lmforecast.models import LoadedModel, LoadOptions, load_model
 from lmforecast.signals import scored
 from lmforecast.signals.base import all_signals
-from lmforecast.signals.rbridge import Trace, read_traces
-from lmforecast.signals.rbridge.score import TraceRun, score_traces
 from lmforecast.signals.tokenstats import REQUEST_METRICS, TaskMetric, add_request_metrics
 from lmforecast.signals.tokenstats import task_metrics as _task_metrics
 from lmforecast.store import Store
-from lmforecast.tasks import TASKS, Task, get_task
+from lmforecast.tasks import TASKS, get_task
 from lmforecast.truth.importers import ImportResult, import_file
 from lmforecast.truth.run import TruthProgress, TruthResult, run_truth
 
-ModelSpec = str | LoadedModel
-TaskSpec = str | Task
-
-
-def load(
-    model: ModelSpec,
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto",
-    device: Literal["auto", "cpu", "cuda"] = "auto",
-    trust_remote_code: bool = False,
-) -> LoadedModel:
-    """A loaded model (an alias, a ``.gguf`` file, a model directory or a hub id)."""
-    if isinstance(model, LoadedModel):
-        return model
-    return load_model(
-        model, LoadOptions(dtype=dtype, device=device, trust_remote_code=trust_remote_code)
-    )
-
-
-def task(spec: TaskSpec, limit: int | None = None) -> Task:
-    """A registered task or a ``.jsonl`` file, keeping the first ``limit`` docs."""
-    if limit is not None and limit < 1:
-        raise UserError(f"--limit {limit}: expected a positive number of docs")
-    return spec.limited(limit) if isinstance(spec, Task) else get_task(spec, limit)
+__all__ = [
+    "TESTBED_FRONTIER",
+    "ModelSpec",
+    "ScoreRun",
+    "TaskSpec",
+    "build_testbed",
+    "experiment",
+    "forecast",
+    "frontier",
+    "import_truth",
+    "load",
+    "make_traces",
+    "read_pairs_file",
+    "read_table",
+    "resolve_traces",
+    "rude_pairs",
+    "score",
+    "score_rude",
+    "score_with_traces",
+    "signals_table",
+    "stored_scores",
+    "stored_trace_sets",
+    "task",
+    "tasks_table",
+    "truth",
+]
 
 
 @dataclass(frozen=True)
@@ -93,38 +105,6 @@ def score(
     )
     table = add_request_metrics(result.table)
     return ScoreRun(result, table, _task_metrics(table), lm.source, len(the_task.requests))
-
-
-def score_with_traces(
-    model: ModelSpec,
-    task_spec: TaskSpec,
-    traces: Path | list[Trace],
-    *,
-    limit: int | None = None,
-    separator: str = "",
-    config: ScoreConfig | None = None,
-    store_dir: Path | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    on_plan: Callable[[int, int], None] | None = None,
-) -> TraceRun:
-    """rBridge: score frontier traces (a JSON-lines file, or :class:`Trace` s) as the
-    continuations of a task's prompts, their per-character weights riding through the engine;
-    returns the rBridge scores and plain NLL with 95% bootstrap intervals over traces.
-    ``separator`` is put between each prompt and its trace, and weighs nothing."""
-    whole = task(task_spec)
-    the_task = task(whole, limit)
-    trace_list = read_traces(traces) if isinstance(traces, Path) else list(traces)
-    return score_traces(
-        load(model),
-        the_task,
-        trace_list,
-        known_doc_ids={d.doc_id for d in whole.docs},
-        separator=separator,
-        config=config,
-        store=Store(store_dir),
-        progress=progress,
-        on_plan=on_plan,
-    )
 
 
 def stored_scores(

@@ -1,0 +1,33 @@
+"""What every API function starts from: a model spec loaded, a task spec resolved."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from lmforecast.core.errors import UserError
+from lmforecast.models import LoadedModel, LoadOptions, load_model
+from lmforecast.tasks import Task, get_task
+
+ModelSpec = str | LoadedModel
+TaskSpec = str | Task
+
+
+def load(
+    model: ModelSpec,
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto",
+    device: Literal["auto", "cpu", "cuda"] = "auto",
+    trust_remote_code: bool = False,
+) -> LoadedModel:
+    """A loaded model (an alias, a ``.gguf`` file, a model directory or a hub id)."""
+    if isinstance(model, LoadedModel):
+        return model
+    return load_model(
+        model, LoadOptions(dtype=dtype, device=device, trust_remote_code=trust_remote_code)
+    )
+
+
+def task(spec: TaskSpec, limit: int | None = None) -> Task:
+    """A registered task or a ``.jsonl`` file, keeping the first ``limit`` docs."""
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit {limit}: expected a positive number of docs")
+    return spec.limited(limit) if isinstance(spec, Task) else get_task(spec, limit)
