@@ -74,7 +74,8 @@ def entry_name(doc: Doc) -> str | None:
 def function_block(text: str, name: str | None) -> tuple[int, int] | None:
     """Line range ``[first, last)`` of top-level ``def name`` (else the last top-level ``def``).
 
-    The block ends at the next line indented no deeper than the ``def``; read by indentation,
+    The block ends at the next code line indented no deeper than the ``def`` (a comment at
+    column 0 does not end it); read by indentation,
     not parsed, so it is found in code that does not parse.
     """
     lines = text.splitlines()
@@ -84,7 +85,7 @@ def function_block(text: str, name: str | None) -> tuple[int, int] | None:
         return None
     first = (named or defs)[-1]
     last = first + 1
-    while last < len(lines) and (not lines[last].strip() or lines[last][:1] in " \t"):
+    while last < len(lines) and (not lines[last].strip() or lines[last][:1] in " \t#"):
         last += 1
     return first, last
 
