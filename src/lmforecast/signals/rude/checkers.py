@@ -89,3 +89,11 @@ def _complete(family: str) -> Checker:
 
 for _family in ("arith", "list", "trace"):
     CHECKERS.register(f"{_family}.steps_complete")(_complete(_family))
+
+
+# Real-benchmark domains register their checkers into CHECKERS on import (after it exists).
+from lmforecast.signals.rude import (  # noqa: E402, F401
+    checkers_gsm8k,
+    checkers_math500,
+    checkers_mbpp,
+)

@@ -211,3 +211,11 @@ for _family in ("arith", "trace"):
 for _family in ("arith", "list", "trace"):
     DEGRADERS.register(f"{_family}.wrong_step")(_wrong_step(_family))
     DEGRADERS.register(f"{_family}.drop_step")(_drop_step(_family))
+
+
+# Real-benchmark domains register their degraders into DEGRADERS on import (after it exists).
+from lmforecast.signals.rude import (  # noqa: E402, F401
+    degraders_gsm8k,
+    degraders_math500,
+    degraders_mbpp,
+)
