@@ -87,6 +87,7 @@ class FrozenBlocks:
         self.k = k
         self.input_layer = self.num_layers - k
         self.config = copy.deepcopy(cfg)
+        self.device = model.device  # the copy runs where the model runs; outputs come back
         self.layers = copy.deepcopy(body.layers[self.input_layer : self.num_layers]).float()
         self.norm = copy.deepcopy(body.norm).float()
         self.rotary = copy.deepcopy(body.rotary_emb).float()
@@ -98,7 +99,11 @@ class FrozenBlocks:
         """``[b, T, h]`` states of layer ``L - k`` (right-padded, ``mask`` ``[b, T]``) ->
         the states of layer ``L``."""
         with torch.inference_mode():
-            positions = torch.arange(states.shape[1]).unsqueeze(0).expand(states.shape[0], -1)
+            positions = (
+                torch.arange(states.shape[1], device=states.device)
+                .unsqueeze(0)
+                .expand(states.shape[0], -1)
+            )
             embeddings = self.rotary(states, position_ids=positions)
             causal = create_causal_mask(
                 config=self.config,
@@ -132,7 +137,7 @@ class FrozenBlocks:
         for start in range(0, n, batch_size):
             rows = list(range(start, min(start + batch_size, n)))
             states, mask = pad_tokens([tokens[i] for i in rows], max(len(t) for t in tokens))
-            out = self(states, mask)
+            out = self(states.to(self.device), mask.to(self.device)).float().cpu()
             for j, i in enumerate(rows):
                 s = out[j, : len(tokens[i])]
                 last[i, 0] = s[-1].numpy()
