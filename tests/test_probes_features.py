@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from lmforecast.engine.features import prompt_features, resolve_layer
+from lmforecast.experiments.probes.evaluate import evaluate_probe
 from lmforecast.models import load_model
 from lmforecast.models.base import LoadedModel
 from lmforecast.signals.probes.cache import KIND, cached_prompt_features
-from lmforecast.signals.probes.evaluate import evaluate_probe
 from lmforecast.signals.probes.probes import LogRegOptions
 from lmforecast.signals.probes.submodel import FrozenBlocks, SubmodelOptions, SubmodelProbe
 from lmforecast.signals.probes.torch_probes import AttentionOptions, AttentionProbe, TorchTraining

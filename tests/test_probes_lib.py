@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lmforecast.engine.features import PromptFeatures
+from lmforecast.experiments.probes.evaluate import baseline_features, evaluate_probe, transfer
 from lmforecast.forecast.classification import (
     auroc,
     brier,
@@ -15,7 +16,6 @@ from lmforecast.forecast.classification import (
     expected_calibration_error,
     group_bootstrap_weights,
 )
-from lmforecast.signals.probes.evaluate import baseline_features, evaluate_probe, transfer
 from lmforecast.signals.probes.probes import (
     PROBES,
     LogRegOptions,
