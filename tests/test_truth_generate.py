@@ -156,3 +156,26 @@ def test_ignore_eos_generates_exactly_max_tokens(tiny: LoadedModel) -> None:
         assert all(g[0].finish_reason == "length" and g[0].num_tokens == 7 for g in full)
     finally:
         head.bias = old
+
+
+def test_samples_under_a_shared_prompt_cache_equal_those_without(tiny: LoadedModel) -> None:
+    # 8 samples of each prompt: with sharing each prompt is prefilled once and its cache copied
+    # to its rows; the samples, drawn from per-row generators, are the same for the same seeds.
+    shared = GenerationConfig(temperature=0.8, seed=5, n_samples=8, max_tokens=12, batch_size=16)
+    alone = shared.model_copy(update={"share_prompt_cache": False})
+    assert shared.share_prompt_cache and not alone.share_prompt_cache
+    a, b = generate(tiny, PROMPTS, shared), generate(tiny, PROMPTS, alone)
+    assert ids(a) == ids(b)
+    assert any(len(set(per)) > 1 for per in ids(a))  # the samples do differ from each other
+
+
+def test_generation_records_its_own_logprobs(tiny: LoadedModel) -> None:
+    cfg = GenerationConfig(max_tokens=6, logprobs=True)
+    gen = generate(tiny, PROMPTS[:1], cfg)[0][0]
+    assert len(gen.token_logprobs) == len(gen.token_ids) == gen.num_tokens
+    ids_ = tiny.encode(PROMPTS[0]) + list(gen.token_ids)
+    with torch.no_grad():
+        logits = tiny.module(input_ids=torch.tensor([ids_])).logits[0].double().log_softmax(-1)
+    start = len(ids_) - len(gen.token_ids)
+    for k, (tok, lp) in enumerate(zip(gen.token_ids, gen.token_logprobs, strict=True)):
+        assert abs(float(logits[start + k - 1, tok]) - lp) < 1e-4

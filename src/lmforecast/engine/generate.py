@@ -54,6 +54,10 @@ class GenerationConfig(BaseModel):
     ignore_eos: bool = Field(
         False, description="keep generating past EOS (benchmarks: a fixed token count, as vLLM)"
     )
+    share_prompt_cache: bool = Field(
+        True,
+        description="prefill each prompt once and copy its KV cache to its n sample rows",
+    )
     logprobs: bool = Field(
         False,
         description="record each generated token's log-probability under the model's own "
@@ -166,6 +170,44 @@ def _forward(
     return out.logits[:, -1, :]
 
 
+def _prefill(
+    model: LoadedModel, rows: list[_Row], pad: int, cache: DynamicCache, share: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run the prompts once and return (last logits, attention mask, last position) per row.
+
+    With ``share``, the rows that sample the same prompt are prefilled once and the cache,
+    logits and mask are then copied to each of them (``batch_select_indices`` with repeated
+    indices): n samples of a prompt cost one prefill, not n. Each row still draws from its own
+    generator, so the samples are those drawn without sharing.
+    """
+    device = model.device
+    firsts: dict[int, int] = {}
+    if share:
+        for r in rows:
+            firsts.setdefault(r.prompt_index, len(firsts))
+        unique = [next(r for r in rows if r.prompt_index == p) for p in firsts]
+    else:
+        unique = rows
+    width = max(len(r.prompt_ids) for r in unique)
+    input_ids = torch.full((len(unique), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(unique), width), dtype=torch.long)
+    for k, r in enumerate(unique):
+        n = len(r.prompt_ids)
+        input_ids[k, width - n :] = torch.tensor(r.prompt_ids, dtype=torch.long)
+        mask[k, width - n :] = 1
+    input_ids, mask = input_ids.to(device), mask.to(device)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    logits = _forward(model, input_ids, mask, positions, cache)
+    last_pos = positions[:, -1]
+    if share and len(unique) < len(rows):
+        index = torch.tensor(
+            [firsts[r.prompt_index] for r in rows], dtype=torch.long, device=device
+        )
+        cache.batch_select_indices(index)
+        logits, mask, last_pos = logits[index], mask[index], last_pos[index]
+    return logits, mask, last_pos
+
+
 def _decode_batch(
     model: LoadedModel,
     rows: list[_Row],
@@ -179,18 +221,8 @@ def _decode_batch(
     pad = model.tokenizer.pad_token_id
     pad = int(pad) if pad is not None else (model.eos_token_ids or [0])[0]
     eos = set() if config.ignore_eos else set(model.eos_token_ids)
-    width = max(len(r.prompt_ids) for r in rows)
-    input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for k, r in enumerate(rows):
-        n = len(r.prompt_ids)
-        input_ids[k, width - n :] = torch.tensor(r.prompt_ids, dtype=torch.long)
-        mask[k, width - n :] = 1
-    input_ids, mask = input_ids.to(device), mask.to(device)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    last_pos = positions[:, -1]
     cache = DynamicCache(config=model.module.config)
-    logits = _forward(model, input_ids, mask, positions, cache)
+    logits, mask, last_pos = _prefill(model, rows, pad, cache, config.share_prompt_cache)
     active = list(rows)
     longest_stop = max((len(s) for s in stop), default=0)
     for _ in range(max_new):
