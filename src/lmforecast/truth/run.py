@@ -121,9 +121,14 @@ def docs_hash(docs: Sequence[Doc]) -> str:
     return hash_json([[d.doc_id, d.prompt, d.solution, d.answer, dict(d.extra)] for d in docs])
 
 
+# Generation settings that do not change the completions, left out of the store key.
+KEY_EXCLUDED = {"batch_size", "share_prompt_cache", "logprobs"}
+
+
 def truth_key(model: LoadedModel, task: Task, config: GenerationConfig) -> str:
-    """Store key of a run. The batch size is left out: samples do not depend on it (each
-    sequence has its own generator), so a run resumed with another batch size reuses shards."""
+    """Store key of a run. What does not change the completions is left out: the batch size
+    (each sequence has its own generator), sharing a prompt's prefill among its samples, and
+    recording log-probabilities; so a run resumed with other such settings reuses shards."""
     return hash_json(
         {
             "v": SCHEMA_VERSION,
@@ -132,7 +137,7 @@ def truth_key(model: LoadedModel, task: Task, config: GenerationConfig) -> str:
             "source": task.source,
             "grader": task.grader,
             "docs": docs_hash(task.docs),
-            "config": config.model_dump(mode="json", exclude={"batch_size"}),
+            "config": config.model_dump(mode="json", exclude=KEY_EXCLUDED),
         }
     )
 
