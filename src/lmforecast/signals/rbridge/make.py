@@ -110,7 +110,7 @@ def reasoning_of(
     """The reasoning part of a completion, or ``None`` when it is in bad format: the task's
     grader reads no final answer from it, or nothing precedes the final-answer line.
 
-    >>> reasoning_of(Doc("1", "Q"), " 3 + 4 = 7.\nAnswer: 7", "testbed", None)
+    >>> reasoning_of(Doc("1", "Q"), " 3 + 4 = 7.\\nAnswer: 7", "testbed", None)
     ' 3 + 4 = 7.'
     >>> reasoning_of(Doc("1", "Q"), "Answer: 7", "testbed", None) is None
     True
