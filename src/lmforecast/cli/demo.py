@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -37,6 +38,10 @@ def proxy_metrics_side_by_side(models: tuple[str, ...], task_name: str, limit: i
     console.print(metrics_table(f"{task.name}, first {limit} requests", columns))
 
 
+def _rude_compact(data: dict[str, Any]) -> list[Any]:
+    return rude_renderables(data, compact=True)
+
+
 @app.command()
 def demo(
     limit: Annotated[int, typer.Option(min=1, help="gsm8k:gold requests per real model")] = 20,
@@ -47,39 +52,26 @@ def demo(
     RuDE against post-trained accuracy; then the two real models side by side."""
     with console.status("testbed ci: building or reusing") as status:
         api.build_testbed("ci", 0, progress=lambda *a: status.update(" ".join(map(str, a))[:100]))
-    with console.status("scoring the ci population") as status:
-        result = api.experiment(
-            "patel",
-            progress=lambda m: status.update(m),
-            preset="ci",
-            docs_per_task=48,
-            workers=os.cpu_count() or 1,
-        )
-    for renderable in patel_renderables(result.to_dict()):
-        console.print(renderable)
-    # rBridge on the same problems: Patel's scores come back from the store.
-    with console.status("rBridge: frontier traces, scoring the ci population") as status:
-        bridge = api.experiment(
-            "rbridge",
-            progress=lambda m: status.update(m),
-            preset="ci",
-            docs_per_task=48,
-            workers=os.cpu_count() or 1,
-        )
-    for renderable in rbridge_compact(bridge.to_dict()):
-        console.print(renderable)
-    # RuDE: do the base models that tell a rubric-compliant solution from its degradation
-    # become the better models after post-training?
-    with console.status("RuDE: pairs, scoring the final base models") as status:
-        rude = api.experiment(
-            "rude",
-            progress=lambda m: status.update(m),
-            preset="ci",
-            pairs_per_difficulty=40,
-            docs_per_task=48,
-            workers=os.cpu_count() or 1,
-        )
-    for renderable in rude_renderables(rude.to_dict(), compact=True):
-        console.print(renderable)
+    # Patel's three settings; then rBridge on the same problems (Patel's scores come back
+    # from the store); then RuDE: do the base models that tell a rubric-compliant solution
+    # from its degradation become the better models after post-training?
+    sections: list[tuple[str, str, Callable[[dict[str, Any]], list[Any]], dict[str, Any]]] = [
+        ("patel", "scoring the ci population", patel_renderables, {}),
+        ("rbridge", "rBridge: frontier traces, scoring the ci population", rbridge_compact, {}),
+        ("rude", "RuDE: pairs, scoring the final base models", _rude_compact,
+         {"pairs_per_difficulty": 40}),
+    ]  # fmt: skip
+    for name, doing, render, options in sections:
+        with console.status(doing) as status:
+            result = api.experiment(
+                name,
+                progress=status.update,
+                preset="ci",
+                docs_per_task=48,
+                workers=os.cpu_count() or 1,
+                **options,
+            )
+        for renderable in render(result.to_dict()):
+            console.print(renderable)
     if real:
         proxy_metrics_side_by_side(DEMO_MODELS, "gsm8k:gold", limit)

@@ -12,6 +12,7 @@ import typer
 from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
+from lmforecast.report.probes import probes_renderables
 from lmforecast.report.rbridge import rbridge_renderables
 from lmforecast.report.rude import rude_renderables
 from lmforecast.report.terminal import frame_table, patel_renderables
@@ -83,6 +84,48 @@ def rude(
     )  # fmt: skip
 
 
+@experiment_app.command("probes")
+def probes(
+    preset: Annotated[str, typer.Option(help="testbed preset (ci or full)")] = "full",
+    seed: int = 0,
+    problems_per_task: Annotated[
+        int, typer.Option(min=10, help="problems per task labelled with pass@1")
+    ] = 200,
+    n_samples: Annotated[int, typer.Option(min=1, help="samples per problem for pass@1")] = 8,
+    max_runs: Annotated[int, typer.Option(min=1, help="runs of the largest size probed")] = 4,
+    build: Annotated[bool, typer.Option(help="build the testbed first if missing")] = True,
+    output: Annotated[Path | None, typer.Option(help="write the tables as JSON here")] = None,
+) -> None:
+    """In-training probes on a testbed population: pass@1 labels, prompt features, four probes
+    and two baselines split by problem, transfer to later checkpoints, and latency."""
+    checks.output_file(output, (".json",))
+    if build:
+        with console.status(f"testbed {preset}: building or reusing") as status:
+            api.build_testbed(
+                preset, seed, progress=lambda *a: status.update(" ".join(map(str, a))[:100])
+            )
+    with console.status("probes") as status:
+        result = api.experiment(
+            "probes",
+            progress=lambda msg: status.update(msg),
+            preset=preset,
+            seed=seed,
+            problems_per_task=problems_per_task,
+            n_samples=n_samples,
+            max_runs=max_runs,
+        )
+    _print_and_write(result.to_dict(), probes_renderables, output)
+
+
+def _print_and_write(data: dict[str, Any], render: Any, output: Path | None) -> None:
+    for renderable in render(data):
+        console.print(renderable)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(data, indent=1, default=float))
+        console.print(f"wrote {output}")
+
+
 def _run_experiment(
     name: str,
     render: Any,
@@ -110,13 +153,7 @@ def _run_experiment(
             workers=workers if workers > 0 else (os.cpu_count() or 1),
             **options,
         )
-    data = result.to_dict()
-    for renderable in render(data):
-        console.print(renderable)
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(data, indent=1, default=float))
-        console.print(f"wrote {output}")
+    _print_and_write(result.to_dict(), render, output)
 
 
 @app.command()

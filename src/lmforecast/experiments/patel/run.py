@@ -13,9 +13,8 @@ reported as a note; any other error is a bug and surfaces.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 
@@ -31,10 +30,8 @@ from lmforecast.experiments.patel.selection import (
     selection_bootstrap,
     signal_table,
 )
-from lmforecast.forecast import InsufficientData
+from lmforecast.experiments.settings import Settings
 from lmforecast.store import Store
-
-T = TypeVar("T")
 
 
 def run_patel(
@@ -50,14 +47,7 @@ def run_patel(
         f"scored {proxies['model_id'].nunique()} checkpoints in {time.perf_counter() - start:.0f} s"
     ]
 
-    def setting(label: str, compute: Callable[[], T], empty: T) -> T:
-        if progress is not None:
-            progress(label)
-        try:
-            return compute()
-        except InsufficientData as e:
-            notes.append(f"{label} not computable on this population: {e}")
-            return empty
+    setting = Settings(progress, notes)
 
     selection = setting(
         "setting (a): model selection",

@@ -23,6 +23,7 @@ from lmforecast.experiments.patel.population import (
     problem_tasks,
     task_name,
 )
+from lmforecast.experiments.settings import init_scoring_worker
 from lmforecast.models import load_model
 from lmforecast.signals import scored
 from lmforecast.signals.base import (
@@ -70,7 +71,7 @@ def score_population(
         for r in base_models(manifest).itertuples(index=False)
     ]
     rows: list[dict[str, Any]] = []
-    with make_executor(config.workers, initializer=_init_worker) as executor:
+    with make_executor(config.workers, initializer=init_scoring_worker) as executor:
         if config.workers <= 1 and progress is not None:
             progress(f"scoring {len(jobs)} models")
         for i, (k, model_rows) in enumerate(executor.imap_unordered(score_model, jobs)):
@@ -80,15 +81,6 @@ def score_population(
     order = {job[0]: k for k, job in enumerate(jobs)}
     rows.sort(key=lambda r: (order[r["model_id"]], families.index(r["task"])))
     return pd.DataFrame(rows)
-
-
-def _init_worker() -> None:
-    import torch
-    import transformers
-
-    torch.set_num_threads(1)
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
 
 
 def score_model(

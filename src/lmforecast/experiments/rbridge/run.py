@@ -14,9 +14,8 @@ note, never an error.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 
@@ -29,10 +28,8 @@ from lmforecast.experiments.rbridge.ranking import corpus_ranking
 from lmforecast.experiments.rbridge.result import RBridgeResult
 from lmforecast.experiments.rbridge.scoring import frontier_traces, score_population_traces
 from lmforecast.experiments.rbridge.selection import selection_with_rbridge
-from lmforecast.forecast import InsufficientData
+from lmforecast.experiments.settings import Settings
 from lmforecast.store import Store
-
-T = TypeVar("T")
 
 
 def cost_table(
@@ -115,14 +112,7 @@ def run_rbridge(
     seconds = time.perf_counter() - start
     notes = [f"scored {trace_rows['model_id'].nunique()} checkpoints in {seconds:.0f} s"]
 
-    def setting(label: str, compute: Callable[[], T], empty: T) -> T:
-        if progress is not None:
-            progress(label)
-        try:
-            return compute()
-        except InsufficientData as e:
-            notes.append(f"{label} not computable on this population: {e}")
-            return empty
+    setting = Settings(progress, notes)
 
     names = [s.name for s in token_signals()]
     no_notes: list[str] = []

@@ -19,6 +19,7 @@ from lmforecast.engine import ScoreConfig
 from lmforecast.executors import make_executor
 from lmforecast.experiments.patel.population import base_models, task_name
 from lmforecast.experiments.rbridge.config import TRACE_SIGNALS, Progress, RBridgeConfig
+from lmforecast.experiments.settings import init_scoring_worker
 from lmforecast.models import load_model
 from lmforecast.signals.rbridge.library import TraceSet, ensure_traces
 from lmforecast.signals.rbridge.score import score_traces
@@ -62,7 +63,7 @@ def score_population_traces(
         for r in base_models(manifest).itertuples(index=False)
     ]
     rows: list[dict[str, Any]] = []
-    with make_executor(config.workers, initializer=_init_worker) as executor:
+    with make_executor(config.workers, initializer=init_scoring_worker) as executor:
         for i, (_, model_rows) in enumerate(executor.imap_unordered(score_model_traces, jobs)):
             rows.extend(model_rows)
             if progress is not None:
@@ -71,15 +72,6 @@ def score_population_traces(
     families = list(traces)
     rows.sort(key=lambda r: (order[r["model_id"]], families.index(r["task"])))
     return pd.DataFrame(rows)
-
-
-def _init_worker() -> None:
-    import torch
-    import transformers
-
-    torch.set_num_threads(1)
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
 
 
 def score_model_traces(

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import pandas as pd
 
-from lmforecast.experiments.patel.result import frame_records, jsonable
+from lmforecast.experiments.results import TableResult
 
 EXPERIMENT = "rude"
 
 
 @dataclass
-class RudeResult:
+class RudeResult(TableResult):
     """Pairs made, scores, and the validation against post-trained accuracy."""
+
+    EXPERIMENT: ClassVar[str] = EXPERIMENT
 
     pairs: pd.DataFrame  # per domain and difficulty: made, attempted, reasons not made
     scores: pd.DataFrame  # per (model, domain, group): accuracy with CI, preference, margin
@@ -25,25 +27,3 @@ class RudeResult:
     format_recipes: pd.DataFrame  # alt-format / mixed-format: RuDE vs base accuracy
     notes: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"experiment": EXPERIMENT}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = frame_records(value) if isinstance(value, pd.DataFrame) else value
-        return jsonable(out)  # type: ignore[no-any-return]
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RudeResult:
-        if data.get("experiment", EXPERIMENT) != EXPERIMENT:
-            raise ValueError(f"not a {EXPERIMENT} result: {data.get('experiment')!r}")
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            value = data.get(f.name)
-            if f.name == "config":
-                kwargs[f.name] = dict(value or {})
-            elif f.name == "notes":
-                kwargs[f.name] = list(value or [])
-            else:
-                kwargs[f.name] = pd.DataFrame.from_records(value or [])
-        return cls(**kwargs)

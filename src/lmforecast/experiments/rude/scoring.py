@@ -11,6 +11,7 @@ from lmforecast.engine import ScoreConfig
 from lmforecast.executors import make_executor
 from lmforecast.experiments.rude.config import Progress, RudeConfig
 from lmforecast.experiments.rude.pairs_set import DomainPairs
+from lmforecast.experiments.settings import init_scoring_worker
 from lmforecast.models import load_model
 from lmforecast.signals.rude.run import score_pairs
 from lmforecast.signals.rude.score import MODES, Mode
@@ -38,7 +39,7 @@ def score_models(
         for r in models.itertuples(index=False)
     ]
     frames: list[pd.DataFrame] = []
-    with make_executor(config.workers, initializer=_init_worker) as executor:
+    with make_executor(config.workers, initializer=init_scoring_worker) as executor:
         for i, (_, frame) in enumerate(executor.imap_unordered(score_model, jobs)):
             frames.append(frame)
             if progress is not None:
@@ -46,15 +47,6 @@ def score_models(
                     f"RuDE pairs scored under {frame['model_id'].iloc[0]} ({i + 1}/{len(jobs)})"
                 )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def _init_worker() -> None:
-    import torch
-    import transformers
-
-    torch.set_num_threads(1)
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
 
 
 def score_model(

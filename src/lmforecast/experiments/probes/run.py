@@ -1,0 +1,204 @@
+"""The probes experiment on a testbed population, end to end.
+
+1. Labels: per-example pass@1 from ``n_samples`` sampled answers (Truth) on the first
+   ``problems_per_task`` problems of every task, for every checkpoint and post-trained model of
+   the chosen runs (the main family's largest size).
+2. Features: one stored forward pass per model over the prompts (``engine.features``).
+3. Each run's final checkpoint: the four probes and the two baselines, out of fold, split by
+   problem; every other model: ``logreg`` and the baselines.
+4. Transfer: ``logreg`` trained on each checkpoint, tested on every later one of its run, and
+   final -> final across runs (AUROC matrix).
+5. Latency: the probe path (a forward pass over the prompts + the probe) against the
+   generative evaluation it replaces (sampling and grading), seconds and FLOPs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from lmforecast.experiments.patel.population import load_population, problem_tasks, task_name
+from lmforecast.experiments.probes.config import (
+    PROBLEM_ONLY,
+    PROMPT_CE,
+    ProbesConfig,
+    Progress,
+)
+from lmforecast.experiments.probes.evaluate import (
+    ProbeEvaluation,
+    baseline_features,
+    evaluate_probe,
+    transfer,
+)
+from lmforecast.experiments.probes.labels import ModelData, model_data, problem_features
+from lmforecast.experiments.probes.result import ProbesResult
+from lmforecast.models import load_model
+from lmforecast.models.base import LoadedModel
+from lmforecast.signals.probes.probes import LogRegOptions, LogRegProbe, Probe
+from lmforecast.signals.probes.submodel import SubmodelOptions, SubmodelProbe
+from lmforecast.signals.probes.torch_probes import (
+    AttentionOptions,
+    AttentionProbe,
+    MLPOptions,
+    MLPProbe,
+)
+from lmforecast.store import Store
+from lmforecast.tasks import get_task
+
+
+def probe_factory(name: str, model: LoadedModel) -> Callable[[], Probe]:
+    """A configured probe: pooled last-token and mean states of every stored layer for the
+    linear and MLP probes, the last layer's tokens for attention, one frozen block for submodel."""
+    both: tuple[Literal["last", "mean"], ...] = ("last", "mean")
+    makers: dict[str, Callable[[], Probe]] = {
+        "logreg": lambda: LogRegProbe(LogRegOptions(pooling=both)),
+        "mlp": lambda: MLPProbe(MLPOptions(pooling=both)),
+        "attention": lambda: AttentionProbe(AttentionOptions(layer=-1)),
+        "submodel": lambda: SubmodelProbe(model, SubmodelOptions(k=1)),
+    }
+    return makers[name]
+
+
+def chosen_models(manifest: pd.DataFrame, config: ProbesConfig) -> pd.DataFrame:
+    """Every checkpoint and post-trained model of the chosen runs, in run and step order."""
+    main = manifest[manifest["family"] == config.main_family]
+    largest = main.groupby("size")["params"].first().sort_values().index[-1]
+    at = main[main["size"] == largest]
+    finals = at[(at["stage"] == "base") & at["final"]]
+    acc = finals.set_index("recipe")[[c for c in at.columns if c.startswith("acc_")]].mean(axis=1)
+    ranked = list(acc.sort_values(ascending=False, kind="stable").index)
+    recipes = list(config.recipes) or ranked[: config.max_runs]
+    chosen = at[at["recipe"].isin(recipes)]
+    if not config.post_trained:
+        chosen = chosen[chosen["stage"] == "base"]
+    if config.checkpoints > 0:
+        base = chosen[chosen["stage"] == "base"]
+        last = base.groupby("recipe")["step"].transform(lambda s: s.rank(ascending=False))
+        keep = base.index[last <= config.checkpoints]
+        chosen = chosen[(chosen["stage"] != "base") | chosen.index.isin(keep)]
+    order = {"base": 0, "sft": 1, "rl": 2}
+    rank = {r: i for i, r in enumerate(recipes)}
+    return chosen.assign(_o=chosen["stage"].map(order), _r=chosen["recipe"].map(rank)).sort_values(
+        ["_r", "_o", "step"]
+    )
+
+
+def _row(model: pd.Series, what: str, ev: ProbeEvaluation) -> dict[str, Any]:
+    m = ev.metrics
+    return {
+        "model_id": model["model_id"],
+        "recipe": model["recipe"],
+        "stage": model["stage"],
+        "step": int(model["step"]),
+        "probe": what,
+        "auroc": m.auroc,
+        "auroc_ci": list(m.intervals.get("auroc", (np.nan, np.nan))),
+        "brier": m.brier,
+        "ece": m.ece,
+        "predicted_accuracy": m.predicted_accuracy,
+        "true_accuracy": m.true_accuracy,
+        "accuracy_error": m.accuracy_error,
+        "accuracy_error_ci": list(m.intervals.get("accuracy_error", (np.nan, np.nan))),
+        "n": m.n,
+    }
+
+
+def _evaluate_model(
+    row: pd.Series,
+    data: ModelData,
+    lm: LoadedModel,
+    x_problem: np.ndarray,
+    probes: tuple[str, ...],
+    config: ProbesConfig,
+) -> list[dict[str, Any]]:
+    groups = np.asarray(data.problems)
+
+    def ev(what: Any, x: Any) -> ProbeEvaluation:
+        return evaluate_probe(
+            what, x, data.pass1, groups, folds=config.folds, seed=config.seed, n_boot=config.n_boot
+        )
+
+    rows = [_row(row, name, ev(probe_factory(name, lm), data.features)) for name in probes]
+    rows.append(_row(row, PROBLEM_ONLY, ev("logreg", x_problem)))
+    rows.append(_row(row, PROMPT_CE, ev("logreg", baseline_features(data.prompt_ce))))
+    return rows
+
+
+def _transfer_rows(
+    models: pd.DataFrame, data: dict[str, ModelData], config: ProbesConfig
+) -> list[dict[str, Any]]:
+    base = models[models["stage"] == "base"]
+    pairs = []
+    for _, run in base.groupby("recipe", sort=False):
+        ids = list(run.sort_values("step")["model_id"])
+        pairs += [(a, b, "same run") for i, a in enumerate(ids) for b in ids[i:]]
+    finals = list(base[base["final"]]["model_id"])
+    pairs += [(a, b, "other run") for a in finals for b in finals if a != b]
+    rows = []
+    for a, b, kind in pairs:
+        da, db = data[a], data[b]
+        ev = transfer(
+            da.features, da.pass1, db.features, db.pass1, "logreg", np.asarray(da.problems),
+            folds=config.folds, seed=config.seed, n_boot=0,
+        )  # fmt: skip
+        rows.append({"train": a, "test": b, "kind": kind, "auroc": ev.metrics.auroc})
+    return rows
+
+
+def run_probes(
+    config: ProbesConfig, store: Store | None = None, progress: Progress | None = None
+) -> ProbesResult:
+    """Labels, features, probes, baselines, transfer and latency on a built population."""
+    manifest = load_population(config.preset, config.seed)
+    store = store or Store()
+    tasks = [get_task(task_name(f), config.problems_per_task) for f in problem_tasks(manifest)]
+    models = chosen_models(manifest, config)
+    x_problem = problem_features(tasks)
+    data: dict[str, ModelData] = {}
+    rows: list[dict[str, Any]] = []
+    latency: list[dict[str, Any]] = []
+    for _, row in models.iterrows():
+        if progress is not None:
+            progress(f"probes: labels and features of {row['model_id']}")
+        lm = load_model(str(row["path"]))
+        final = bool(row["final"]) and row["stage"] == "base"
+        data[row["model_id"]] = d = model_data(row["model_id"], lm, tasks, config, store, final)
+        probes = config.probes if final else ("logreg",)
+        rows += _evaluate_model(row, d, lm, x_problem, probes, config)
+        if final:
+            latency.append(_latency(row, d))
+    if progress is not None:
+        progress("probes: transfer")
+    return ProbesResult(
+        evaluation=pd.DataFrame(rows),
+        transfer=pd.DataFrame(_transfer_rows(models, data, config)),
+        latency=pd.DataFrame(latency),
+        notes=[],
+        config=asdict(config),
+    )
+
+
+def _latency(row: pd.Series, d: ModelData) -> dict[str, Any]:
+    """The probe path's cost against the generative evaluation it replaces (the probe's own
+    prediction time, measured here, is added to the stored forward-pass cost)."""
+    probe = LogRegProbe(LogRegOptions(pooling=("last", "mean")))
+    probe.fit(d.features, d.pass1, np.asarray(d.problems))
+    start = time.perf_counter()
+    probe.predict_proba(d.features)
+    predict = time.perf_counter() - start
+    probe_seconds = d.feature_seconds + predict
+    return {
+        "model_id": row["model_id"],
+        "problems": len(d.problems),
+        "probe_seconds": probe_seconds,
+        "generative_seconds": d.truth_seconds,
+        "speedup": d.truth_seconds / probe_seconds if probe_seconds else float("nan"),
+        "probe_flops": d.feature_flops,
+        "generative_flops": d.truth_flops,
+        "flops_ratio": d.truth_flops / d.feature_flops if d.feature_flops else float("nan"),
+    }
