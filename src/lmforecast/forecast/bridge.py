@@ -268,6 +268,10 @@ def fold_labels(n: int, k: int, seed: int) -> list[npt.NDArray[np.int64]]:
     return [np.asarray(f, dtype=np.int64) for f in np.array_split(perm, k)]
 
 
+def _clipped(values: FloatArray, clip: tuple[float, float] | None) -> FloatArray:
+    return values if clip is None else np.clip(values, clip[0], clip[1])
+
+
 def evaluate_bridge(
     x: npt.ArrayLike,
     y: npt.ArrayLike,
@@ -276,8 +280,18 @@ def evaluate_bridge(
     seed: int = 0,
     level: float = DEFAULT_LEVEL,
     forms: Sequence[str] = FORMS,
+    clip: tuple[float, float] | None = None,
 ) -> BridgeEvaluation:
-    """The paper's protocol (module docstring): seeded ``k``-fold CV of form choice and fit."""
+    """The paper's protocol (module docstring): seeded ``k``-fold CV of form choice and fit.
+
+    ``clip`` bounds every held-out prediction and interval to the range y can take (an
+    accuracy lies in [0, 1]): a fitted exponential extrapolated past the training points can
+    leave that range by orders of magnitude, and a forecast outside it is known to be wrong.
+
+    >>> ev = evaluate_bridge(np.linspace(1, 2, 10), np.linspace(0.5, 0.95, 10) ** 2, clip=(0, 1))
+    >>> bool(np.all(np.asarray(ev.highs) <= 1.0))
+    True
+    """
     xa, ya = _xy(x, y)
     if not 0 < level < 1:
         raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
@@ -296,9 +310,9 @@ def evaluate_bridge(
     for test in folds:
         train = np.setdiff1d(np.arange(n), test)
         fit = fit_bridge(xa[train], ya[train], usable)
-        pred[test] = fit.predict(xa[test])
+        pred[test] = _clipped(fit.predict(xa[test]), clip)
         h = _half_width(_loo_residuals(xa[train], ya[train], usable), level)
-        lows[test], highs[test] = pred[test] - h, pred[test] + h
+        lows[test], highs[test] = _clipped(pred[test] - h, clip), _clipped(pred[test] + h, clip)
         fold_forms.append(fit.chosen.form)
         fold_r2.append(fit.chosen.train_r2)
         fold_mae.append(float(np.mean(np.abs(ya[test] - pred[test]))))

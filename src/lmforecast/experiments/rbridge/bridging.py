@@ -163,7 +163,9 @@ def bridge_table(
                     "points": int(x.size),
                 }
                 try:
-                    ev = evaluate_bridge(x, y, k=config.folds, seed=config.seed, level=config.level)
+                    ev = evaluate_bridge(
+                        x, y, k=config.folds, seed=config.seed, level=config.level, clip=(0, 1)
+                    )
                 except InsufficientData as e:
                     notes.append(f"bridge {small} -> {large} {target}, {task}, {label}: {e}")
                     continue
