@@ -246,15 +246,18 @@ class BridgeEvaluation:
     skipped: tuple[str, ...]  # forms not defined at every x
     k: int
     seed: int
+    clip: tuple[float, float] | None = None  # the range forecasts are bounded to
 
     def forecast(self, x: npt.ArrayLike) -> tuple[BridgeForecast, ...]:
-        """Forecasts at new proxy scores, each with its prediction interval."""
+        """Forecasts at new proxy scores, each with its prediction interval (bounded like the
+        held-out ones when the evaluation clipped)."""
         xa = np.atleast_1d(np.asarray(x, dtype=np.float64))
-        pred = self.final.predict(xa)
-        h = self.half_width
+        pred = _clipped(self.final.predict(xa), self.clip)
+        lows = _clipped(pred - self.half_width, self.clip)
+        highs = _clipped(pred + self.half_width, self.clip)
         return tuple(
-            BridgeForecast(float(xi), float(p), float(p - h), float(p + h), self.level)
-            for xi, p in zip(xa, pred, strict=True)
+            BridgeForecast(float(xi), float(p), float(lo), float(hi), self.level)
+            for xi, p, lo, hi in zip(xa, pred, lows, highs, strict=True)
         )
 
 
@@ -289,8 +292,8 @@ def evaluate_bridge(
     leave that range by orders of magnitude, and a forecast outside it is known to be wrong.
 
     >>> ev = evaluate_bridge(np.linspace(1, 2, 10), np.linspace(0.5, 0.95, 10) ** 2, clip=(0, 1))
-    >>> bool(np.all(np.asarray(ev.highs) <= 1.0))
-    True
+    >>> bool(np.all(np.asarray(ev.highs) <= 1.0)), ev.forecast(10.0)[0].prediction <= 1.0
+    (True, True)
     """
     xa, ya = _xy(x, y)
     if not 0 < level < 1:
@@ -335,6 +338,7 @@ def evaluate_bridge(
         skipped=tuple(f for f in forms if f not in usable),
         k=k,
         seed=seed,
+        clip=clip,
     )
 
 
