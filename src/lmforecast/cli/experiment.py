@@ -99,11 +99,7 @@ def probes(
     """In-training probes on a testbed population: pass@1 labels, prompt features, four probes
     and two baselines split by problem, transfer to later checkpoints, and latency."""
     checks.output_file(output, (".json",))
-    if build:
-        with console.status(f"testbed {preset}: building or reusing") as status:
-            api.build_testbed(
-                preset, seed, progress=lambda *a: status.update(" ".join(map(str, a))[:100])
-            )
+    _ensure_testbed(preset, seed, build)
     with console.status("probes") as status:
         result = api.experiment(
             "probes",
@@ -115,6 +111,15 @@ def probes(
             max_runs=max_runs,
         )
     _print_and_write(result.to_dict(), probes_renderables, output)
+
+
+def _ensure_testbed(preset: str, seed: int, build: bool) -> None:
+    """Build (or finish building) the testbed first, unless told not to."""
+    if build:
+        with console.status(f"testbed {preset}: building or reusing") as status:
+            api.build_testbed(
+                preset, seed, progress=lambda *a: status.update(" ".join(map(str, a))[:100])
+            )
 
 
 def _print_and_write(data: dict[str, Any], render: Any, output: Path | None) -> None:
@@ -138,11 +143,7 @@ def _run_experiment(
     **options: Any,
 ) -> None:
     checks.output_file(output, (".json",))
-    if build:
-        with console.status(f"testbed {preset}: building or reusing") as status:
-            api.build_testbed(
-                preset, seed, progress=lambda *a: status.update(" ".join(map(str, a))[:100])
-            )
+    _ensure_testbed(preset, seed, build)
     with console.status("scoring") as status:
         result = api.experiment(
             name,
