@@ -33,6 +33,7 @@ from lmforecast.api.methods import (
     score_with_traces,
     stored_trace_sets,
 )
+from lmforecast.api.probes import ProbePrediction, ProbeTraining, predict_probe, train_probe
 from lmforecast.core.errors import UserError
 from lmforecast.engine import ScoreConfig
 from lmforecast.engine.generate import GenerationConfig
@@ -50,6 +51,8 @@ from lmforecast.truth.run import TruthProgress, TruthResult, run_truth
 __all__ = [
     "TESTBED_FRONTIER",
     "ModelSpec",
+    "ProbePrediction",
+    "ProbeTraining",
     "ScoreRun",
     "TaskSpec",
     "build_testbed",
@@ -59,6 +62,7 @@ __all__ = [
     "import_truth",
     "load",
     "make_traces",
+    "predict_probe",
     "read_pairs_file",
     "read_table",
     "resolve_traces",
@@ -71,6 +75,7 @@ __all__ = [
     "stored_trace_sets",
     "task",
     "tasks_table",
+    "train_probe",
     "truth",
 ]
 

@@ -7,6 +7,7 @@ import sys
 # Command modules register themselves on `app` when imported.
 from lmforecast.cli import demo as _demo  # noqa: F401
 from lmforecast.cli import experiment as _experiment  # noqa: F401
+from lmforecast.cli import probe as _probe  # noqa: F401
 from lmforecast.cli import rude as _rude  # noqa: F401
 from lmforecast.cli import score as _score  # noqa: F401
 from lmforecast.cli import store as _store  # noqa: F401

@@ -85,3 +85,58 @@ def probes_renderables(result: dict[str, Any], compact: bool = False) -> list[Re
     for note in result.get("notes", []):
         out.append(f"[dim]note: {note}[/]")
     return out
+
+
+SHORT_NAMES = {PROBLEM_ONLY: "problem-only", "baseline: prompt cross-entropy": "prompt CE"}
+
+
+def _metrics_row(name: str, m: dict[str, Any]) -> dict[str, Any]:
+    """One compact row (fits 80 columns): AUROC with its interval in one cell."""
+    lo, hi = m.get("intervals", {}).get("auroc", [float("nan")] * 2)
+    return {
+        "probe": SHORT_NAMES.get(name, name),
+        "AUROC [95% CI]": f"{m['auroc']:.3f} [{lo:.3f}, {hi:.3f}]",
+        "Brier": m["brier"],
+        "ECE": m["ece"],
+        "pred acc": m["predicted_accuracy"],
+        "true acc": m["true_accuracy"],
+    }
+
+
+def training_renderables(trained: dict[str, Any]) -> list[RenderableType]:
+    """``lmforecast probe train``: the headline, then the probe against the baselines."""
+    specs = trained["specs"]
+    evs = trained["evaluations"]
+    probe, baselines = evs[0], evs[1:]
+    best_base = max(baselines, key=lambda e: e["auroc"]) if baselines else None
+    lines = [
+        f"[bold]{specs['architecture']}[/] on {specs['model']} "
+        f"({', '.join(specs['tasks'])}; {probe['n']} problems, pass@1 of "
+        f"{specs['labels']['n_samples']} samples): out-of-fold AUROC {probe['auroc']:.2f}"
+        + (f" against {best_base['auroc']:.2f} for the best baseline" if best_base else "")
+        + f"; task accuracy forecast {probe['predicted_accuracy']:.3f} "
+        f"(true {probe['true_accuracy']:.3f})",
+        f"labels cost {trained['truth_seconds']:.1f} s of sampling and grading; the probe's "
+        f"forward pass {trained['feature_seconds']:.1f} s",
+    ]
+    table = pd.DataFrame([_metrics_row(e["probe"], e) for e in evs])
+    return [*lines, frame_table("out-of-fold, split by problem", table)]
+
+
+def prediction_renderables(found: dict[str, Any]) -> list[RenderableType]:
+    """``lmforecast probe predict``: predicted (and, with truth, true) accuracy per task."""
+    specs = found["specs"]
+    out: list[RenderableType] = [
+        f"[bold]{specs['architecture']}[/] probe (trained on {specs['model']}): "
+        f"{found['problems']} problems in {found['probe_seconds']:.1f} s"
+    ]
+    m = found.get("metrics")
+    if m:
+        truth_s = found.get("truth_seconds") or float("nan")
+        out.append(
+            f"against {specs['labels']['n_samples']} graded samples per problem: AUROC "
+            f"{m['auroc']:.2f}, Brier {m['brier']:.3f}, accuracy off by {m['accuracy_error']:+.3f}"
+            f"; sampling and grading took {truth_s:.1f} s"
+        )
+    out.append(frame_table("predicted pass@1 per task", pd.DataFrame(found["by_task"])))
+    return out

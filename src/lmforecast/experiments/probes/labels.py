@@ -81,6 +81,20 @@ def _prompt_ce(
     return -logprob / np.maximum(n, 1.0), result.seconds, result.flops
 
 
+def task_labels(
+    model: LoadedModel, tasks: Sequence[Task], config: ProbesConfig, store: Store
+) -> tuple[np.ndarray, float, float]:
+    """pass@1 of every problem of every task (in order), and Truth's seconds and FLOPs."""
+    found = [_labels(model, task, config, store) for task in tasks]
+    pass1 = np.concatenate([f[0] for f in found]) if found else np.zeros(0)
+    return pass1, sum(f[1] for f in found), sum(f[2] for f in found)
+
+
+def problem_ids(tasks: Sequence[Task]) -> list[str]:
+    """``task:doc_id`` of every problem, in order: the groups every split is made by."""
+    return [f"{task.name}:{d.doc_id}" for task in tasks for d in task.docs]
+
+
 def model_data(
     model_id: str,
     model: LoadedModel,
@@ -90,21 +104,15 @@ def model_data(
     keep_tokens: bool,
 ) -> ModelData:
     """Labels (Truth), features (one stored forward pass) and the prompt-CE baseline."""
-    pass1, problems, prompts = [], [], []
-    t_sec = t_flops = 0.0
-    for task in tasks:
-        labels, sec, flops = _labels(model, task, config, store)
-        pass1.append(labels)
-        t_sec, t_flops = t_sec + sec, t_flops + flops
-        problems += [f"{task.name}:{d.doc_id}" for d in task.docs]
-        prompts += [d.prompt for d in task.docs]
+    pass1, t_sec, t_flops = task_labels(model, tasks, config, store)
+    prompts = [d.prompt for task in tasks for d in task.docs]
     features = cached_prompt_features(
         model, prompts, layers_for(model, config), store=store, batch_size=config.batch_size,
         keep_tokens=keep_tokens,
     )  # fmt: skip
     ce, f_sec, f_flops = _prompt_ce(model, prompts, store)
     return ModelData(
-        model_id, tuple(problems), np.concatenate(pass1), features, ce, t_sec, t_flops, f_sec,
+        model_id, tuple(problem_ids(tasks)), pass1, features, ce, t_sec, t_flops, f_sec,
         f_flops,
     )  # fmt: skip
 
