@@ -21,7 +21,8 @@ def test_probes_experiment_on_ci(
     monkeypatch.setenv("LMFORECAST_HOME", str(home))
     options = {"preset": "ci", "problems_per_task": 16, "max_runs": 1, "checkpoints": 2,
                "post_trained": False, "probes": ("logreg",), "n_boot": 20}  # fmt: skip
-    result = api.experiment("probes", **options)
+    # Two workers label and featurise the models into the store; the runner reads them back.
+    result = api.experiment("probes", **options, workers=2)
     ev = result.evaluation
     # The most accurate llama-m run of ci is `pure`; its last two checkpoints are probed.
     assert set(ev["recipe"]) == {"pure"} and ev["model_id"].nunique() == 2
@@ -33,7 +34,7 @@ def test_probes_experiment_on_ci(
     assert len(same) == 3  # earlier -> earlier, earlier -> final, final -> final
     lat = result.latency.iloc[0]
     assert lat["generative_flops"] > lat["probe_flops"] > 0
-    # Labels and features are stored: a second run computes neither again.
+    # Labels and features are stored: a second run (one worker) computes neither again.
     again = api.experiment("probes", **options)
     pd.testing.assert_frame_equal(again.evaluation, result.evaluation)
     data = result.to_dict()

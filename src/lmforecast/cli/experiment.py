@@ -93,12 +93,24 @@ def probes(
     ] = 200,
     n_samples: Annotated[int, typer.Option(min=1, help="samples per problem for pass@1")] = 8,
     max_runs: Annotated[int, typer.Option(min=1, help="runs of the largest size probed")] = 4,
+    checkpoints: Annotated[
+        int, typer.Option(min=0, help="last N base checkpoints of each run (0: all)")
+    ] = 0,
+    probe: Annotated[
+        list[str] | None,
+        typer.Option(help="probes on each run's final checkpoint (repeat; default: all four)"),
+    ] = None,
+    post_trained: Annotated[bool, typer.Option(help="also probe the SFT and RL models")] = True,
     build: Annotated[bool, typer.Option(help="build the testbed first if missing")] = True,
     output: Annotated[Path | None, typer.Option(help="write the tables as JSON here")] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, help="models labelled at once (0: one per CPU)")
+    ] = 0,
 ) -> None:
     """In-training probes on a testbed population: pass@1 labels, prompt features, four probes
     and two baselines split by problem, transfer to later checkpoints, and latency."""
     checks.output_file(output, (".json",))
+    probe_options: dict[str, Any] = {"probes": tuple(probe)} if probe else {}
     _ensure_testbed(preset, seed, build)
     with console.status("probes") as status:
         result = api.experiment(
@@ -109,6 +121,10 @@ def probes(
             problems_per_task=problems_per_task,
             n_samples=n_samples,
             max_runs=max_runs,
+            checkpoints=checkpoints,
+            post_trained=post_trained,
+            workers=workers if workers > 0 else (os.cpu_count() or 1),
+            **probe_options,
         )
     _print_and_write(result.to_dict(), probes_renderables, output)
 

@@ -116,11 +116,21 @@ def training_renderables(trained: dict[str, Any]) -> list[RenderableType]:
         + (f" against {best_base['auroc']:.2f} for the best baseline" if best_base else "")
         + f"; task accuracy forecast {probe['predicted_accuracy']:.3f} "
         f"(true {probe['true_accuracy']:.3f})",
-        f"labels cost {trained['truth_seconds']:.1f} s of sampling and grading; the probe's "
-        f"forward pass {trained['feature_seconds']:.1f} s",
+        _latency_line(trained),
     ]
     table = pd.DataFrame([_metrics_row(e["probe"], e) for e in evs])
     return [*lines, frame_table("out-of-fold, split by problem", table)]
+
+
+def _latency_line(trained: dict[str, Any]) -> str:
+    t_s, f_s = trained["truth_seconds"], trained["feature_seconds"]
+    t_f, f_f = trained["truth_flops"], trained["feature_flops"]
+    return (
+        f"latency: the probe path (one forward pass over the prompts) {f_s:.1f} s, {f_f:.3g} "
+        f"FLOPs; the generative evaluation it replaces (sampling and grading) {t_s:.1f} s, "
+        f"{t_f:.3g} FLOPs: {t_s / max(f_s, 1e-9):.0f}x faster, {t_f / max(f_f, 1.0):.0f}x "
+        "fewer FLOPs"
+    )
 
 
 def prediction_renderables(found: dict[str, Any]) -> list[RenderableType]:

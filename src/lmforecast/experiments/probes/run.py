@@ -17,13 +17,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from lmforecast.core.errors import UserError
+from lmforecast.executors import make_executor
 from lmforecast.experiments.patel.population import load_population, problem_tasks, task_name
 from lmforecast.experiments.probes.config import (
+    PROBE_NAMES,
     PROBLEM_ONLY,
     PROMPT_CE,
     ProbesConfig,
@@ -37,6 +41,7 @@ from lmforecast.experiments.probes.evaluate import (
 )
 from lmforecast.experiments.probes.labels import ModelData, model_data, problem_features
 from lmforecast.experiments.probes.result import ProbesResult
+from lmforecast.experiments.settings import init_scoring_worker
 from lmforecast.models import load_model
 from lmforecast.models.base import LoadedModel
 from lmforecast.signals.probes.probes import LogRegOptions, LogRegProbe, Probe
@@ -150,21 +155,52 @@ def _transfer_rows(
     return rows
 
 
+def _prepare(
+    model_id: str, path: str, keep_tokens: bool, config: ProbesConfig, store_root: Path
+) -> str:
+    """One model's labels and features into the store (top-level: workers pickle it)."""
+    manifest = load_population(config.preset, config.seed)
+    tasks = [get_task(task_name(f), config.problems_per_task) for f in problem_tasks(manifest)]
+    model_data(model_id, load_model(path), tasks, config, Store(store_root), keep_tokens)
+    return model_id
+
+
+def prepare_models(
+    models: pd.DataFrame, config: ProbesConfig, store: Store, progress: Progress | None
+) -> None:
+    """Labels and features of every model, ``config.workers`` models at a time (each worker
+    writes to the store; the experiment then reads them back, so the result is the same for
+    any number of workers)."""
+    jobs = [
+        (str(r.model_id), str(r.path), bool(r.final) and r.stage == "base", config, store.root)
+        for r in models.itertuples(index=False)
+    ]
+    with make_executor(config.workers, initializer=init_scoring_worker) as executor:
+        for i, (_, model_id) in enumerate(executor.imap_unordered(_prepare, jobs)):
+            if progress is not None:
+                progress(f"probes: labels and features of {model_id} ({i + 1}/{len(jobs)})")
+
+
 def run_probes(
     config: ProbesConfig, store: Store | None = None, progress: Progress | None = None
 ) -> ProbesResult:
     """Labels, features, probes, baselines, transfer and latency on a built population."""
+    unknown = [p for p in config.probes if p not in PROBE_NAMES]
+    if unknown:
+        raise UserError(f"--probe {unknown[0]}: expected one of {', '.join(PROBE_NAMES)}")
     manifest = load_population(config.preset, config.seed)
     store = store or Store()
     tasks = [get_task(task_name(f), config.problems_per_task) for f in problem_tasks(manifest)]
     models = chosen_models(manifest, config)
     x_problem = problem_features(tasks)
+    if config.workers > 1:
+        prepare_models(models, config, store, progress)
     data: dict[str, ModelData] = {}
     rows: list[dict[str, Any]] = []
     latency: list[dict[str, Any]] = []
     for _, row in models.iterrows():
         if progress is not None:
-            progress(f"probes: labels and features of {row['model_id']}")
+            progress(f"probes: {row['model_id']}")
         lm = load_model(str(row["path"]))
         final = bool(row["final"]) and row["stage"] == "base"
         data[row["model_id"]] = d = model_data(row["model_id"], lm, tasks, config, store, final)
