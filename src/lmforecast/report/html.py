@@ -119,7 +119,7 @@ def render_html(parts: Sequence[Section], title: str = "lmforecast report") -> s
             _script(vega_bundle()),
             "</head><body>",
             *body,
-            _script(json.dumps(specs, default=float), "application/json", "lmf-specs"),
+            _script(json.dumps(specs, allow_nan=False), "application/json", "lmf-specs"),
             _script(EMBED),
             "</body></html>",
         ]
