@@ -1,7 +1,8 @@
 """Open an HTML report in the system's headless Chromium and say what it drew.
 
 Used by ``tests/test_report_browser.py`` and, run as a script, to refresh the README's
-screenshot from the same code path: ``python tests/report_browser.py REPORT.html OUT.png``.
+screenshot from the same code path (the page's first 2,400 pixels):
+``python tests/report_browser.py REPORT.html docs/report-demo.png 2400``.
 Network requests other than the file itself are aborted, so a report that needed a CDN would
 draw nothing and fail.
 """
@@ -54,8 +55,11 @@ class Rendered:
     blocked: list[str] = field(default_factory=list)
 
 
-def render(report: Path, screenshot: Path, browser: str, width: int = 1200) -> Rendered:
-    """Load ``report`` offline, wait for every view, screenshot the full page, measure it."""
+def render(
+    report: Path, screenshot: Path, browser: str, width: int = 1200, height: int | None = None
+) -> Rendered:
+    """Load ``report`` offline, wait for every view, screenshot the full page (or its first
+    ``height`` pixels), measure it."""
     from playwright.sync_api import sync_playwright
 
     out = Rendered()
@@ -82,7 +86,8 @@ def render(report: Path, screenshot: Path, browser: str, width: int = 1200) -> R
         )
         page.goto(url, wait_until="load")
         out.marks = page.evaluate(COUNT_MARKS)
-        png = page.screenshot(path=str(screenshot), full_page=True)
+        clip = {"x": 0, "y": 0, "width": width, "height": height} if height else None
+        png = page.screenshot(path=str(screenshot), full_page=True, clip=clip)  # type: ignore[arg-type]
         out.ink, out.colour = page.evaluate(INK, base64.b64encode(png).decode())
         chrome.close()
     return out
@@ -92,5 +97,6 @@ if __name__ == "__main__":
     found = find_browser()
     if not found:
         sys.exit("no chromium on PATH")
-    result = render(Path(sys.argv[1]), Path(sys.argv[2]), found)
+    top = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    result = render(Path(sys.argv[1]), Path(sys.argv[2]), found, height=top)
     print(result)

@@ -85,9 +85,13 @@ def ci_text(value: float, low: float, high: float, digits: int = 2) -> str:
 
 
 def ratio_text(ratio: float) -> str:
-    """A cost ratio in words: ``1/110 of`` when cheaper, ``1.4x`` when dearer."""
+    """Compute against direct evaluation's (``ratio`` = direct / this) in words.
+
+    >>> ratio_text(110.0), ratio_text(1.46), ratio_text(0.8)
+    ('1/110 of', '1/1.5 of', '1.2x')
+    """
     if ratio >= 1:
-        return f"1/{ratio:.0f}" if ratio >= 10 else f"1/{ratio:.1f}"
+        return f"1/{ratio:.0f} of" if ratio >= 10 else f"1/{ratio:.1f} of"
     return f"{1 / ratio:.1f}x"
 
 

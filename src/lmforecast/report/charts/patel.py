@@ -35,7 +35,7 @@ def patel_headlines(result: Mapping[str, Any]) -> list[str]:
     if not boot.empty:
         row = boot.loc[boot["spearman"].idxmax()]
         name = str(row["signal"]).removeprefix("proxy ")
-        at = f" at {ratio_text(ratio)} of direct evaluation's compute" if ratio else ""
+        at = f" at {ratio_text(ratio)} direct evaluation's compute" if ratio else ""
         lines.append(
             f"{name} ranks the {int(row['models'])} models with Spearman "
             f"{ci_text(row['spearman'], row['ci_low'], row['ci_high'])}{at}."
@@ -108,7 +108,7 @@ def signal_vs_truth(result: Mapping[str, Any]) -> Chart | None:
     )
     layered = (
         alt.layer(band, line, points, data=data)
-        .properties(width=260, height=220)
+        .properties(width=200, height=200)
         .facet(column=alt.Column("task:N", title=None))
         .resolve_scale(x="independent")
         .add_params(pick)

@@ -51,7 +51,7 @@ def bridge_chart(result: Mapping[str, Any]) -> Chart | None:
                 x=x, y=alt.Y("truth:Q", title=f"{target} accuracy"), tooltip=tip
             ),
         )
-        .properties(width=260, height=220)
+        .properties(width=200, height=200)
         .facet(column=alt.Column("task:N", title=None))
         .resolve_scale(x="independent")
         .add_params(pick)
