@@ -10,7 +10,7 @@ export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv demo test lint format bench clean
+.PHONY: venv demo test lint format bench clean browser
 
 # torch goes first and alone, pinned, so no later install can pull another (CUDA) build.
 $(STAMP): requirements-torch.txt requirements.txt requirements-data.txt pyproject.toml
@@ -36,8 +36,16 @@ format: venv
 	$(VENV)/bin/ruff check --fix src tests bench
 	$(VENV)/bin/ruff format src tests bench
 
-test: venv lint
+test: venv lint browser
 	$(VENV)/bin/pytest
+
+# The HTML report's real-browser test drives Debian's chromium (never `playwright install`,
+# which downloads a browser). As root (CI) a missing chromium is installed with apt-get;
+# otherwise the test is skipped with a message naming the browser.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  else echo "no chromium and not root: the report's browser test will be skipped"; fi
 
 $(BENCH_STAMP): $(STAMP) requirements-bench.txt requirements-torch.txt
 	grep -hv '^#' requirements-torch.txt requirements.txt > $(VENV)/constraints.txt

@@ -13,7 +13,7 @@ np.True_
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -65,6 +65,7 @@ __all__ = [
     "predict_probe",
     "read_pairs_file",
     "read_table",
+    "report",
     "resolve_traces",
     "rude_pairs",
     "score",
@@ -254,6 +255,34 @@ def experiment(
     exp = EXPERIMENTS.get(name)
     store = Store(store_dir) if store_dir is not None else None
     return exp.run(exp.config(**options), store=store, progress=progress)
+
+
+def report(
+    results: Sequence[Path | tuple[str, dict[str, Any]] | Any],
+    output: Path,
+    png_dir: Path | None = None,
+) -> Any:
+    """Write the self-contained HTML report of ``results`` to ``output`` (and, with ``png_dir``,
+    every chart as PNG and SVG); returns a :class:`lmforecast.report.html.ReportInfo`.
+
+    Each result is a JSON file's path, a ``(source name, to_dict())`` pair, or a result object
+    (named after its experiment). Bad files are one-line :class:`UserError` naming the file."""
+    import time
+
+    from lmforecast.report.html import write_files
+    from lmforecast.report.load import check_result, load_result
+
+    start = time.perf_counter()
+    files = []
+    for r in results:
+        if isinstance(r, Path | str):
+            files.append(load_result(Path(r)))
+        elif isinstance(r, tuple):
+            files.append(check_result(r[1], r[0]))
+        else:
+            data = r.to_dict()
+            files.append(check_result(data, f"{data['experiment']} (in memory)"))
+    return write_files(files, output, png_dir, start)
 
 
 def build_testbed(

@@ -8,6 +8,7 @@ import sys
 from lmforecast.cli import demo as _demo  # noqa: F401
 from lmforecast.cli import experiment as _experiment  # noqa: F401
 from lmforecast.cli import probe as _probe  # noqa: F401
+from lmforecast.cli import report as _report  # noqa: F401
 from lmforecast.cli import rude as _rude  # noqa: F401
 from lmforecast.cli import score as _score  # noqa: F401
 from lmforecast.cli import store as _store  # noqa: F401

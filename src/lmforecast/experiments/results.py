@@ -3,6 +3,9 @@
 A result is a dataclass whose fields are tables (``pd.DataFrame``), dicts (summaries, the
 config) or lists (notes); :class:`TableResult` turns it into plain JSON (tables as lists of
 records) and back, checking the ``experiment`` name, so reports read any result alike.
+
+Every JSON result carries ``format`` (:data:`RESULT_FORMAT`): a report refuses a file written by
+an older version, whose tables it would misread, with one line instead of a wrong picture.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ import numpy as np
 import pandas as pd
 
 R = TypeVar("R", bound="TableResult")
+
+# The JSON layout version of every result. 1: before the field existed; 2: the field, and the
+# tables the HTML report draws (Patel's truth, maps, trajectories and run forecasts).
+RESULT_FORMAT = 2
 
 
 def jsonable(value: Any) -> Any:
@@ -44,7 +51,7 @@ class TableResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: every table as a list of records, every other field as it is."""
-        out: dict[str, Any] = {"experiment": self.EXPERIMENT}
+        out: dict[str, Any] = {"experiment": self.EXPERIMENT, "format": RESULT_FORMAT}
         for f in fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
             out[f.name] = frame_records(value) if isinstance(value, pd.DataFrame) else value

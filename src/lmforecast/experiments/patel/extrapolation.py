@@ -1,7 +1,8 @@
 """Setting (c), training-time forecasting: fit on the first part of each run, predict its end.
 
 Proxies, the compute power law and the two-step ladder (compute -> expert cross-entropy ->
-accuracy) are compared by their error on the final accuracy of every main-family run.
+accuracy) are compared by their error on the final accuracy of every main-family run; each
+run's forecast is kept beside the summary, for the report's trajectory plot.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ def extrapolation(
     proxies: pd.DataFrame,
     families: Sequence[str],
     config: PatelConfig,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Setting (c): fit on the first ``fit_fraction`` of each main-family run, predict the end."""
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Setting (c): fit on the first ``fit_fraction`` of each main-family run, predict the end.
+
+    Returns the errors per method, every run's forecast against its truth, and notes."""
     main = family_base_models(manifest, config.main_family)
     acc_cols = accuracy_columns(families)
     notes: list[str] = []
@@ -43,7 +46,7 @@ def extrapolation(
         xent = means.loc[models, "xent@uniform"].to_numpy(float)
         ladder_runs.append(TrainingRun(str(run_id), run["flops"].to_numpy(float), xent, acc))
     if not ladder_runs:
-        return pd.DataFrame(), ["no runs of the main family"]
+        return pd.DataFrame(), pd.DataFrame(), ["no runs of the main family"]
     window = min(int(np.sum(r.t <= r.t.max() * fraction)) for r in ladder_runs)
     if window < 3:
         # Find the smallest fraction with 3 checkpoints in every run, and say so.
@@ -57,6 +60,7 @@ def extrapolation(
             f"fitted on the first {fraction:.3f} instead"
         )
     rows = []
+    forecasts: list[dict[str, object]] = []
 
     def add(method: str, signal: str, runs: list[TrainingRun]) -> None:
         try:
@@ -74,9 +78,14 @@ def extrapolation(
                 "rmse": res.rmse,
             }
         )
+        forecasts.extend(
+            {"method": method, "signal": signal, "run_id": f.name, "predicted": f.predicted,
+             "actual": f.actual, "error": f.predicted - f.actual}
+            for f in res.predictions
+        )  # fmt: skip
 
     for name in NAMED_PROXIES:
         add("proxy", name, runs_by_proxy[name])
     add("compute_power_law", "accuracy vs tokens", runs_by_proxy[NAMED_PROXIES[0]])
     add("two_step_ladder", "compute -> expert xent -> accuracy", ladder_runs)
-    return pd.DataFrame(rows), notes
+    return pd.DataFrame(rows), pd.DataFrame(forecasts), notes

@@ -32,6 +32,13 @@ class PatelResult(TableResult):
     signals: pd.DataFrame = field(default_factory=pd.DataFrame)  # every signal vs accuracy
     notes: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    # What the HTML report draws (format 2): each base checkpoint's accuracy per task and over
+    # tasks; the fitted signal -> accuracy maps with intervals; each main-family run's
+    # trajectory with its fitted window; and each run's final-accuracy forecast per method.
+    truth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    maps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trajectories: pd.DataFrame = field(default_factory=pd.DataFrame)
+    run_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def finite(x: float | None) -> bool:

@@ -30,6 +30,7 @@ from lmforecast.experiments.patel.selection import (
     selection_bootstrap,
     signal_table,
 )
+from lmforecast.experiments.patel.views import signal_maps, trajectories, truth_table
 from lmforecast.experiments.settings import Settings
 from lmforecast.store import Store
 
@@ -66,9 +67,15 @@ def run_patel(
         (pd.DataFrame(), empty_summary),
     )
     no_notes: list[str] = []
-    extra, extra_notes = setting(
+    extra, run_forecasts, extra_notes = setting(
         "setting (c): extrapolation",
         lambda: extrapolation(manifest, proxies, families, config),
+        (pd.DataFrame(), pd.DataFrame(), no_notes),
+    )
+    fraction = float(extra["fit_fraction"].iloc[0]) if not extra.empty else config.fit_fraction
+    maps, map_notes = setting(
+        "signal -> accuracy maps (for plots)",
+        lambda: signal_maps(manifest, proxies, families),
         (pd.DataFrame(), no_notes),
     )
     regression, regression_notes = setting(
@@ -91,6 +98,10 @@ def run_patel(
         regression=regression,
         cost=cost_table(manifest, proxies),
         signals=signals,
-        notes=notes + extra_notes + regression_notes,
+        notes=notes + extra_notes + regression_notes + map_notes,
         config=asdict(config),
+        truth=truth_table(manifest, families),
+        maps=maps,
+        trajectories=trajectories(manifest, families, config.main_family, fraction),
+        run_forecasts=run_forecasts,
     )
