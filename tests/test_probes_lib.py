@@ -147,3 +147,32 @@ def test_bootstrap_resamples_whole_problems() -> None:
     for name, (lo, hi) in m.intervals.items():
         assert lo <= hi, name
     assert m.to_dict()["predicted_accuracy"] == pytest.approx(pred.mean())
+
+
+def test_attention_probe_finds_the_one_token_that_decides() -> None:
+    """Success is decided by one token's first coordinate at a random position of a prompt of
+    random length: attention over the tokens finds it; predictions do not depend on which
+    rows share a batch (the padded states are cut to each batch's longest prompt)."""
+    from lmforecast.signals.probes.torch_probes import AttentionOptions, AttentionProbe
+
+    rng = np.random.default_rng(0)
+    n, h = 240, 4
+    tokens, y = [], []
+    for _ in range(n):
+        t = rng.normal(scale=0.3, size=(int(rng.integers(3, 9)), h))
+        sign = rng.choice([-1.0, 1.0])
+        t[int(rng.integers(len(t))), :2] = [3.0 * sign, 3.0]  # the marked token
+        tokens.append(t[:, None, :].astype(np.float16))
+        y.append(float(rng.binomial(SAMPLES, 0.9 if sign > 0 else 0.1)) / SAMPLES)
+    pooled = np.zeros((n, 1, h), dtype=np.float16)
+    lengths = np.asarray([len(t) for t in tokens], dtype=np.int64)
+    features = PromptFeatures((2,), 2, pooled, pooled, lengths, tuple(tokens))
+    quick = TorchTraining(epochs=40, weight_decays=(1e-3,))
+    options = AttentionOptions(layer=2, training=quick)
+    ev = evaluate_probe(lambda: AttentionProbe(options), features, np.asarray(y),
+                        np.arange(n), folds=3, n_boot=0)  # fmt: skip
+    assert ev.metrics.auroc > 0.9
+    probe = AttentionProbe(options).fit(features, np.asarray(y), np.arange(n))
+    whole = probe.predict_proba(features)
+    one_by_one = np.concatenate([probe.predict_proba(features.subset([i])) for i in range(8)])
+    np.testing.assert_allclose(whole[:8], one_by_one, atol=1e-6)

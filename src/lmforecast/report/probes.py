@@ -19,6 +19,13 @@ def _frames(result: dict[str, Any]) -> dict[str, pd.DataFrame]:
     }
 
 
+def final_checkpoints(ev: pd.DataFrame) -> list[str]:
+    """Each run's last base checkpoint (the one every probe is evaluated on)."""
+    base = ev[ev["stage"] == "base"]
+    last = base["step"] == base.groupby("recipe")["step"].transform("max")
+    return list(dict.fromkeys(base[last]["model_id"]))
+
+
 def probes_headline(result: dict[str, Any]) -> list[str]:
     """Best probe on the final checkpoints against the problem-only baseline, transfer to later
     checkpoints, and the speed-up, in words."""
@@ -27,8 +34,7 @@ def probes_headline(result: dict[str, Any]) -> list[str]:
     if ev.empty:
         return []
     lines = []
-    final_ids = ev.groupby("model_id")["probe"].nunique()
-    final_ids = final_ids[final_ids == final_ids.max()].index
+    final_ids = final_checkpoints(ev)
     table = ev[ev["model_id"].isin(final_ids)].groupby("probe")[["auroc", "accuracy_error"]].mean()
     probes = table.drop(index=[i for i in table.index if i.startswith("baseline")], errors="ignore")
     if not probes.empty:
@@ -65,7 +71,7 @@ def probes_renderables(result: dict[str, Any], compact: bool = False) -> list[Re
     ev = f["evaluation"]
     if not ev.empty:
         cols = ["model_id", "probe", "auroc", "brier", "ece", "predicted_accuracy", "true_accuracy"]
-        shown = ev if not compact else ev[ev.groupby("model_id")["probe"].transform("nunique") > 3]
+        shown = ev if not compact else ev[ev["model_id"].isin(final_checkpoints(ev))]
         out.append(frame_table("probes: out-of-fold, split by problem", shown[cols]))
     if compact:
         return out

@@ -236,18 +236,6 @@ def pad_tokens(
     return states, mask
 
 
-def token_moments(
-    arrays: Sequence[npt.NDArray[Any]],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Per-dimension mean and standard deviation over every token of ``arrays``."""
-    total = sum(np.asarray(a, dtype=np.float64).sum(0) for a in arrays)
-    square = sum((np.asarray(a, dtype=np.float64) ** 2).sum(0) for a in arrays)
-    count = max(sum(len(a) for a in arrays), 1)
-    mean = np.asarray(total, dtype=np.float64) / count
-    var = np.asarray(square, dtype=np.float64) / count - mean**2
-    return mean, np.sqrt(np.maximum(var, 0.0))
-
-
 @PROBES.register("attention")
 class AttentionProbe(TorchProbe):
     """Attention pooling over a prompt's tokens at one layer, then a linear head."""
@@ -257,15 +245,31 @@ class AttentionProbe(TorchProbe):
         self.options = options or AttentionOptions()
         self.training = self.options.training
 
-    def _data(self, x: ProbeInput) -> list[npt.NDArray[Any]]:
+    def _data(self, x: ProbeInput) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every prompt's states padded once (training reads each row ``epochs`` times:
+        padding per batch made the attention probe hundreds of times slower than the MLP)."""
         if not isinstance(x, PromptFeatures):
             raise TypeError("the attention probe reads PromptFeatures with per-token states")
         max_tokens = self.options.max_tokens
-        return [t[-max_tokens:] for t in x.token_states(self.options.layer)]
+        return pad_tokens(x.token_states(self.options.layer), max_tokens)
 
-    def _collate(self, data: list[npt.NDArray[Any]]) -> Collate:
-        return lambda rows: pad_tokens([data[i] for i in rows], self.options.max_tokens)
+    def _collate(self, data: tuple[torch.Tensor, torch.Tensor]) -> Collate:
+        states, mask = data
 
-    def _build(self, data: list[npt.NDArray[Any]], index: npt.NDArray[np.int64]) -> nn.Module:
-        mean, std = token_moments([data[i] for i in index])
+        def collate(rows: npt.NDArray[np.int64]) -> tuple[torch.Tensor, torch.Tensor]:
+            index = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+            m = mask[index]
+            width = max(int(m.sum(1).max()), 1) if len(index) else 1
+            return states[index, :width], m[:, :width]
+
+        return collate
+
+    def _build(
+        self, data: tuple[torch.Tensor, torch.Tensor], index: npt.NDArray[np.int64]
+    ) -> nn.Module:
+        states, mask = data
+        rows = torch.as_tensor(np.asarray(index, dtype=np.int64))
+        tokens = states[rows][mask[rows]].double()
+        mean = tokens.mean(0).numpy() if len(tokens) else np.zeros(states.shape[-1])
+        std = tokens.std(0, unbiased=False).numpy() if len(tokens) else np.ones(states.shape[-1])
         return AttentionPool(mean, std)
