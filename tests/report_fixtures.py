@@ -2,7 +2,7 @@
 testbed at demo size (``python tests/report_fixtures.py DIR`` after running them), gzipped.
 
 patel / rbridge: ``docs_per_task=48`` (as ``make demo``); rude: also ``pairs_per_difficulty=40``;
-probes: 16 problems per task, one run, two checkpoints, the logreg probe, ``n_boot=50``.
+probes: as ``make demo`` (40 problems per task, one run, two checkpoints, logreg), ``n_boot=50``.
 Rerun the experiments and this script when the result format changes.
 """
 

@@ -17,8 +17,8 @@ from lmforecast.report.load import check_result
 
 # Charts each experiment draws from the fixtures: patel (truth, selection, compute,
 # trajectories), rbridge (bridge, selection, compute), rude (correlations, breakdown), probes
-# (AUROC, transfer, calibration).
-EXPECTED_CHARTS = {"patel": 4, "rbridge": 3, "rude": 2, "probes": 3}
+# (AUROC, transfer, calibration, reliability).
+EXPECTED_CHARTS = {"patel": 4, "rbridge": 3, "rude": 2, "probes": 4}
 
 
 @pytest.fixture(scope="module")

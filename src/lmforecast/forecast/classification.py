@@ -85,6 +85,36 @@ def expected_calibration_error(
     return float(np.round(np.sum(mass[filled] / total * gaps), 12))
 
 
+def calibration_bins(
+    pred: FloatArray, labels: FloatArray, n_bins: int = 10
+) -> list[dict[str, float]]:
+    """The reliability diagram behind :func:`expected_calibration_error`: for each non-empty
+    equal-width bin of ``pred``, its bounds, the mean prediction, the mean (soft) label and
+    the count.
+
+    >>> [(b["predicted"], b["observed"], b["count"])
+    ...  for b in calibration_bins(np.array([0.1, 0.1, 0.9]), np.array([0, 0.5, 1]), 2)]
+    [(0.1, 0.25, 2.0), (0.9, 1.0, 1.0)]
+    """
+    p = np.asarray(pred, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    bins = np.clip((p * n_bins).astype(int), 0, n_bins - 1)
+    count = np.bincount(bins, minlength=n_bins).astype(float)
+    sum_p = np.bincount(bins, weights=p, minlength=n_bins)
+    sum_y = np.bincount(bins, weights=y, minlength=n_bins)
+    return [
+        {
+            "bin_low": b / n_bins,
+            "bin_high": (b + 1) / n_bins,
+            "predicted": float(np.round(sum_p[b] / count[b], 12)),
+            "observed": float(np.round(sum_y[b] / count[b], 12)),
+            "count": float(count[b]),
+        }
+        for b in range(n_bins)
+        if count[b] > 0
+    ]
+
+
 def point_metrics(
     pred: FloatArray,
     labels: FloatArray,

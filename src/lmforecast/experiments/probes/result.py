@@ -21,5 +21,7 @@ class ProbesResult(TableResult):
     evaluation: pd.DataFrame  # per (model, probe or baseline): AUROC, Brier, ECE, accuracy
     transfer: pd.DataFrame  # train checkpoint -> test checkpoint: AUROC
     latency: pd.DataFrame  # probe path vs generative evaluation: seconds, FLOPs
+    # reliability diagram per final checkpoint and probe: bin, mean prediction, mean pass@1
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)

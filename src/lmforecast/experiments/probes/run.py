@@ -42,6 +42,7 @@ from lmforecast.experiments.probes.evaluate import (
 from lmforecast.experiments.probes.labels import ModelData, model_data, problem_features
 from lmforecast.experiments.probes.result import ProbesResult
 from lmforecast.experiments.settings import init_scoring_worker
+from lmforecast.forecast.classification import calibration_bins
 from lmforecast.models import load_model
 from lmforecast.models.base import LoadedModel
 from lmforecast.signals.probes.probes import LogRegOptions, LogRegProbe, Probe
@@ -120,7 +121,8 @@ def _evaluate_model(
     x_problem: np.ndarray,
     probes: tuple[str, ...],
     config: ProbesConfig,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Metric rows of each probe and baseline, and their reliability-diagram rows."""
     groups = np.asarray(data.problems)
 
     def ev(what: Any, x: Any) -> ProbeEvaluation:
@@ -128,10 +130,16 @@ def _evaluate_model(
             what, x, data.pass1, groups, folds=config.folds, seed=config.seed, n_boot=config.n_boot
         )
 
-    rows = [_row(row, name, ev(probe_factory(name, lm), data.features)) for name in probes]
-    rows.append(_row(row, PROBLEM_ONLY, ev("logreg", x_problem)))
-    rows.append(_row(row, PROMPT_CE, ev("logreg", baseline_features(data.prompt_ce))))
-    return rows
+    found = [(name, ev(probe_factory(name, lm), data.features)) for name in probes]
+    found.append((PROBLEM_ONLY, ev("logreg", x_problem)))
+    found.append((PROMPT_CE, ev("logreg", baseline_features(data.prompt_ce))))
+    rows = [_row(row, name, e) for name, e in found]
+    calibration = [
+        {"model_id": row["model_id"], "recipe": row["recipe"], "probe": name, **b}
+        for name, e in found
+        for b in calibration_bins(e.predictions, e.labels)
+    ]
+    return rows, calibration
 
 
 def _transfer_rows(
@@ -198,6 +206,7 @@ def run_probes(
     data: dict[str, ModelData] = {}
     rows: list[dict[str, Any]] = []
     latency: list[dict[str, Any]] = []
+    calibration: list[dict[str, Any]] = []
     for _, row in models.iterrows():
         if progress is not None:
             progress(f"probes: {row['model_id']}")
@@ -205,7 +214,9 @@ def run_probes(
         final = bool(row["final"]) and row["stage"] == "base"
         data[row["model_id"]] = d = model_data(row["model_id"], lm, tasks, config, store, final)
         probes = config.probes if final else ("logreg",)
-        rows += _evaluate_model(row, d, lm, x_problem, probes, config)
+        found, bins = _evaluate_model(row, d, lm, x_problem, probes, config)
+        rows += found
+        calibration += bins if final else []
         if final:
             latency.append(_latency(row, d))
     if progress is not None:
@@ -214,6 +225,7 @@ def run_probes(
         evaluation=pd.DataFrame(rows),
         transfer=pd.DataFrame(_transfer_rows(models, data, config)),
         latency=pd.DataFrame(latency),
+        calibration=pd.DataFrame(calibration),
         notes=[],
         config=asdict(config),
     )

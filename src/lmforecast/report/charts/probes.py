@@ -1,9 +1,7 @@
 """In-training probes as pictures: AUROC per probe with its interval, the transfer matrix
-(train x test checkpoint), and calibration of the task-accuracy forecast.
-
-The probes result holds per-model predicted and true task accuracy, not per-bin reliability
-data, so calibration is drawn at the level the result supports: forecast against truth per
-model and probe, with the diagonal.
+(train x test checkpoint), calibration of the task-accuracy forecast per model, and the
+reliability diagram of each probe on the final checkpoints (results that carry a
+``calibration`` table).
 """
 
 from __future__ import annotations
@@ -111,8 +109,44 @@ def calibration_chart(result: Mapping[str, Any]) -> Chart | None:
     )
 
 
+def reliability_chart(result: Mapping[str, Any]) -> Chart | None:
+    bins = frame(result, "calibration")
+    if bins.empty:
+        return None
+    diag = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})
+    unit = alt.Scale(domain=[0, 1])
+    made = alt.layer(
+        alt.Chart(diag).mark_line(color="grey", strokeDash=[4, 3]).encode(x="x:Q", y="y:Q"),
+        alt.Chart(bins)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("predicted:Q", title="predicted pass@1 (bin mean)", scale=unit),
+            y=alt.Y("observed:Q", title="sampled pass@1 (bin mean)", scale=unit),
+            color=alt.Color("probe:N", legend=alt.Legend(labelLimit=260)),
+            size=alt.Size("count:Q", title="problems"),
+            detail="model_id:N",
+            tooltip=["model_id", "recipe", "probe", "bin_low", "bin_high", "predicted",
+                     "observed", "count"],
+        ),
+    ).properties(width=360, height=300)  # fmt: skip
+    return chart(
+        "probes-reliability",
+        "Reliability: predicted against sampled pass@1, problem by problem",
+        "Problems of each final checkpoint are binned by the probe's predicted pass@1; each "
+        "point is a bin's mean prediction against the share of sampled answers graded "
+        "correct there, sized by its count. A calibrated probe's line follows the dashed "
+        "diagonal; a line below it is over-confident.",
+        made,
+    )
+
+
 def probes_section(source: str, result: Mapping[str, Any]) -> Section:
-    made = (auroc_chart(result), transfer_chart(result), calibration_chart(result))
+    made = (
+        auroc_chart(result),
+        transfer_chart(result),
+        calibration_chart(result),
+        reliability_chart(result),
+    )
     latency = frame(result, "latency")
     tables = [TableView("cost: probe path vs generative evaluation", latency, full=False)]
     ev = frame(result, "evaluation")
