@@ -12,10 +12,11 @@ import typer
 from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
+from lmforecast.report.patel import patel_renderables
 from lmforecast.report.probes import probes_renderables
 from lmforecast.report.rbridge import rbridge_renderables
 from lmforecast.report.rude import rude_renderables
-from lmforecast.report.terminal import frame_table, patel_renderables
+from lmforecast.report.terminal import frame_table
 
 experiment_app = typer.Typer(help="End-to-end experiments on a testbed population.")
 app.add_typer(experiment_app, name="experiment")

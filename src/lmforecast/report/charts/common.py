@@ -79,22 +79,6 @@ def frame(result: Mapping[str, Any], key: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(result.get(key) or [])
 
 
-def ci_text(value: float, low: float, high: float, digits: int = 2) -> str:
-    """``0.79 [0.72, 0.83]``."""
-    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def ratio_text(ratio: float) -> str:
-    """Compute against direct evaluation's (``ratio`` = direct / this) in words.
-
-    >>> ratio_text(110.0), ratio_text(1.46), ratio_text(0.8)
-    ('1/110 of', '1/1.5 of', '1.2x')
-    """
-    if ratio >= 1:
-        return f"1/{ratio:.0f} of" if ratio >= 10 else f"1/{ratio:.1f} of"
-    return f"{1 / ratio:.1f}x"
-
-
 def rank_bars(
     data: pd.DataFrame,
     label: str,
