@@ -23,7 +23,7 @@ from rich.text import Text
 
 from lmforecast.report.tables import cell
 
-WRAP_MIN = 16  # a wrapping column narrower than this reads as a column of broken words
+WRAP_MIN = 20  # a wrapping column narrower than this reads as a column of broken words
 
 # Short, explicit headers for the result tables' column names (a name not listed is shown as
 # it is, underscores as spaces).
@@ -82,12 +82,10 @@ class FitTable:
         return max([cell_len(self.headers[c]), *(cell_len(r[c]) for r in self.rows)])
 
     def _least(self, c: int) -> int:
-        """The narrowest column ``c`` can be without cutting a word."""
-        if c not in self.wrap:
-            return self._natural(c)
-        words = [w for text in (self.headers[c], *(r[c] for r in self.rows)) for w in text.split()]
-        longest = max((cell_len(w) for w in words), default=1)
-        return min(self._natural(c), max(WRAP_MIN, longest))
+        """The narrowest column ``c`` can be: its natural width, or for a wrapping column
+        :data:`WRAP_MIN` (a word longer than that, such as a path, folds onto the next line)."""
+        natural = self._natural(c)
+        return min(natural, WRAP_MIN) if c in self.wrap else natural
 
     def columns(self, width: int) -> list[int]:
         """The columns shown at ``width``: the most important that fit, in display order.

@@ -50,6 +50,25 @@ def ratio_text(ratio: float) -> str:
     return f"{1 / ratio:.1f}x"
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinity as ``None`` and numpy scalars as Python's: a
+    browser's ``JSON.parse`` (and ``jq``) reject NaN, and a missing number should read as
+    missing, not stop the reader.
+
+    >>> strict_json({"a": [1.0, float("nan")], "b": float("inf")})
+    {'a': [1.0, None], 'b': None}
+    """
+    if hasattr(value, "item") and not isinstance(value, list | tuple | dict):
+        value = value.item()  # a numpy scalar
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    return value
+
+
 def html_table(frame: pd.DataFrame) -> str:
     """An HTML table of ``frame`` (header and cells escaped)."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)

@@ -51,7 +51,8 @@ def frame_table(
 
 def tasks_table(tasks: pd.DataFrame) -> FitTable:
     """``lmforecast tasks``: the names a user types, whole; the source may wrap."""
-    return frame_table("tasks", tasks, wrap=["source"])
+    order = ["name", "kind", "docs", "source", "requests", "grader"]
+    return fit_frame("tasks", tasks, wrap=["source"], priority=order)
 
 
 def signals_table(signals: pd.DataFrame) -> FitTable:
@@ -79,6 +80,19 @@ def metrics_table(
         arrow = "↑" if orientation(metric) > 0 else "↓"
         table.add_row(f"{metric} {arrow}", *[_metric_cell(col[metric]) for col in columns.values()])
     return table
+
+
+def metrics_frame(
+    columns: dict[str, dict[str, TaskMetric]], metrics: Sequence[str] = REQUEST_METRICS
+) -> pd.DataFrame:
+    """What :func:`metrics_table` shows, one row per model and metric (``--format``)."""
+    rows = [
+        {"model": model, "metric": m, "value": col[m].value, "ci_low": col[m].ci_low,
+         "ci_high": col[m].ci_high, "n": col[m].n, "higher_is_better": orientation(m) > 0}
+        for model, col in columns.items()
+        for m in metrics
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def _metric_cell(m: TaskMetric) -> str:
@@ -116,6 +130,33 @@ def truth_table(result: TruthResult) -> Table:
     if result.key:
         table.add_row("store key", result.key)
     return table
+
+
+def truth_frame(result: TruthResult) -> pd.DataFrame:
+    """A truth run as one row with every figure of :func:`truth_table` (``--format``)."""
+    cfg = result.config
+    row: dict[str, Any] = {
+        "model": result.model,
+        "task": result.task,
+        "temperature": cfg.temperature,
+        "top_p": cfg.top_p,
+        "samples": cfg.n_samples,
+        "problems": result.num_problems,
+    }
+    for k, est in {1: result.accuracy, **result.pass_at_k}.items():
+        name = "accuracy" if k == 1 else f"pass@{k}"
+        row.update({name: est.value, f"{name}_low": est.low, f"{name}_high": est.high})
+    row.update(
+        seconds=result.seconds,
+        tokens_generated=result.tokens_generated,
+        prompt_tokens=result.prompt_tokens,
+        flops=result.flops,
+        truncated_prompts=result.truncated_prompts,
+        shards_reused=result.shards_reused,
+        shards_computed=result.shards_computed,
+        key=result.key,
+    )
+    return pd.DataFrame([row])
 
 
 def import_table(result: ImportResult, max_rows: int = 30) -> Table:

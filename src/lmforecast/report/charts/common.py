@@ -8,13 +8,14 @@ page and through vl-convert into PNG/SVG files.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import altair as alt
 import pandas as pd
+
+from lmforecast.report.tables import strict_json
 
 WIDTH = 560
 HEIGHT = 300
@@ -50,22 +51,6 @@ class Section:
     headlines: tuple[str, ...]
     charts: tuple[Chart, ...]
     tables: tuple[TableView, ...] = field(default_factory=tuple)
-
-
-def strict_json(value: Any) -> Any:
-    """``value`` with every NaN or infinity as ``None``: a browser's ``JSON.parse`` rejects
-    them, and a missing number should draw as a gap, not stop the page.
-
-    >>> strict_json({"a": [1.0, float("nan")], "b": float("inf")})
-    {'a': [1.0, None], 'b': None}
-    """
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [strict_json(v) for v in value]
-    return value
 
 
 def chart(name: str, title: str, caption: str, made: alt.TopLevelMixin) -> Chart:
