@@ -8,7 +8,7 @@ table in full is in the result's JSON, ``--format json|markdown`` and the HTML r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -134,11 +134,8 @@ def _signals_table(boot: pd.DataFrame) -> FitTable:
     )
 
 
-def selection_renderables(result: Mapping[str, Any]) -> list[RenderableType]:
+def selection_tables(result: Mapping[str, Any]) -> list[RenderableType]:
     out: list[RenderableType] = []
-    line = selection_headline(result)
-    if line:
-        out.append(headline("Patel (a) model selection", line))
     boot, sel = _frame(result, "selection_bootstrap"), _frame(result, "selection")
     if not boot.empty:
         out.append(_signals_table(boot))
@@ -193,11 +190,8 @@ def pivot_table(title: str, data: pd.DataFrame) -> FitTable:
     return fit_frame(title, text, priority=["signal", *ranks], right=set(cols))
 
 
-def data_selection_renderables(result: Mapping[str, Any]) -> list[RenderableType]:
+def data_selection_tables(result: Mapping[str, Any]) -> list[RenderableType]:
     out: list[RenderableType] = []
-    line = data_selection_headline(result)
-    if line:
-        out.append(headline("Patel (b) data selection", line))
     data = _frame(result, "data_selection")
     summary = result.get("data_selection_summary") or {}
     if not data.empty:
@@ -209,11 +203,8 @@ def data_selection_renderables(result: Mapping[str, Any]) -> list[RenderableType
     return out
 
 
-def extrapolation_renderables(result: Mapping[str, Any]) -> list[RenderableType]:
+def extrapolation_tables(result: Mapping[str, Any]) -> list[RenderableType]:
     out: list[RenderableType] = []
-    line = extrapolation_headline(result)
-    if line:
-        out.append(headline("Patel (c) extrapolation", line))
     extra = _frame(result, "extrapolation")
     if not extra.empty:
         view = pd.DataFrame(
@@ -233,13 +224,26 @@ def extrapolation_renderables(result: Mapping[str, Any]) -> list[RenderableType]
     return out
 
 
+Setting = tuple[
+    str,
+    Callable[[Mapping[str, Any]], str | None],
+    Callable[[Mapping[str, Any]], list[RenderableType]],
+]
+SETTINGS: tuple[Setting, ...] = (
+    ("(a) model selection", selection_headline, selection_tables),
+    ("(b) data selection", data_selection_headline, data_selection_tables),
+    ("(c) extrapolation", extrapolation_headline, extrapolation_tables),
+)
+
+
 def patel_renderables(result: dict[str, Any]) -> list[RenderableType]:
     """Each setting: its headline sentence, then a compact table; then the notes."""
-    out: list[RenderableType] = [
-        *selection_renderables(result),
-        *data_selection_renderables(result),
-        *extrapolation_renderables(result),
-    ]
+    out: list[RenderableType] = []
+    for label, sentence, tables in SETTINGS:
+        line = sentence(result)
+        if line:
+            out.append(headline(f"Patel {label}", line))
+        out += tables(result)
     out += [Text(f"note: {note}", style="dim") for note in result.get("notes", [])]
     out.append(Text(FULL_TABLES, style="dim"))
     return out
