@@ -111,7 +111,7 @@ def test_data_selection_hand_checked() -> None:
 
 
 def test_reports_say_what_was_resampled() -> None:
-    from lmforecast.report.terminal import patel_renderables, resampled
+    from lmforecast.report.patel import patel_renderables, resampled
 
     assert resampled("models+examples", "recipes") == "recipes and expert solutions"
     assert resampled("examples", "models") == "expert solutions"  # results from before

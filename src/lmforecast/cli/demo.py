@@ -13,10 +13,11 @@ from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
 from lmforecast.cli.progress import rate_progress
+from lmforecast.report.patel import patel_renderables
 from lmforecast.report.probes import probes_renderables
 from lmforecast.report.rbridge import rbridge_compact
 from lmforecast.report.rude import rude_renderables
-from lmforecast.report.terminal import metrics_table, patel_renderables
+from lmforecast.report.terminal import metrics_table
 from lmforecast.signals.tokenstats import TaskMetric
 
 DEMO_MODELS = ("smollm2-135m", "gemma3-270m")

@@ -12,10 +12,28 @@ import typer
 from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
+from lmforecast.cli.output import (
+    RESULT_FORMATS,
+    FormatOption,
+    check_format,
+    emit,
+    emit_result,
+    info,
+)
+from lmforecast.report.patel import patel_renderables
 from lmforecast.report.probes import probes_renderables
 from lmforecast.report.rbridge import rbridge_renderables
 from lmforecast.report.rude import rude_renderables
-from lmforecast.report.terminal import frame_table, patel_renderables
+from lmforecast.report.terminal import frame_table
+
+ResultFormat = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="table (headlines and compact tables) or json, markdown: the whole result on "
+        "stdout, every table in full",
+    ),
+]
 
 experiment_app = typer.Typer(help="End-to-end experiments on a testbed population.")
 app.add_typer(experiment_app, name="experiment")
@@ -33,9 +51,12 @@ def patel(
     workers: Annotated[
         int, typer.Option(min=0, help="processes scoring models in parallel (0: one per core)")
     ] = 0,
+    fmt: ResultFormat = "table",
 ) -> None:
     """Patel et al.'s three settings on a testbed population, with CIs and cost ratios."""
-    _run_experiment("patel", patel_renderables, preset, seed, docs_per_task, build, output, workers)
+    _run_experiment(
+        "patel", patel_renderables, preset, seed, docs_per_task, build, output, workers, fmt
+    )
 
 
 @experiment_app.command("rbridge")
@@ -50,12 +71,13 @@ def rbridge(
     workers: Annotated[
         int, typer.Option(min=0, help="processes scoring models in parallel (0: one per core)")
     ] = 0,
+    fmt: ResultFormat = "table",
 ) -> None:
     """rBridge on a testbed population: the frontier's traces, the bridge from the smallest
     to the largest size (base and SFT), corpus ranking beside Patel's proxies and direct
     evaluation, setting (a) with rBridge, and the cost."""
     _run_experiment(
-        "rbridge", rbridge_renderables, preset, seed, docs_per_task, build, output, workers
+        "rbridge", rbridge_renderables, preset, seed, docs_per_task, build, output, workers, fmt
     )
 
 
@@ -74,12 +96,13 @@ def rude(
     workers: Annotated[
         int, typer.Option(min=0, help="processes scoring models in parallel (0: one per core)")
     ] = 0,
+    fmt: ResultFormat = "table",
 ) -> None:
     """RuDE on a testbed population: pairs from the shipped rubrics, every final base model's
     discrimination, and its correlation with accuracy after SFT and after RL, beside the
     baselines, by 4C category and difficulty, with the upsets."""
     _run_experiment(
-        "rude", rude_renderables, preset, seed, docs_per_task, build, output, workers,
+        "rude", rude_renderables, preset, seed, docs_per_task, build, output, workers, fmt,
         pairs_per_difficulty=pairs_per_difficulty,
     )  # fmt: skip
 
@@ -106,9 +129,11 @@ def probes(
     workers: Annotated[
         int, typer.Option(min=0, help="models labelled at once (0: one per CPU)")
     ] = 0,
+    fmt: ResultFormat = "table",
 ) -> None:
     """In-training probes on a testbed population: pass@1 labels, prompt features, four probes
     and two baselines split by problem, transfer to later checkpoints, and latency."""
+    check_format(fmt, RESULT_FORMATS)
     checks.output_file(output, (".json",))
     probe_options: dict[str, Any] = {"probes": tuple(probe)} if probe else {}
     _ensure_testbed(preset, seed, build)
@@ -126,7 +151,7 @@ def probes(
             workers=workers if workers > 0 else (os.cpu_count() or 1),
             **probe_options,
         )
-    _print_and_write(result.to_dict(), probes_renderables, output)
+    _print_and_write(result.to_dict(), probes_renderables, output, fmt)
 
 
 def _ensure_testbed(preset: str, seed: int, build: bool) -> None:
@@ -138,13 +163,12 @@ def _ensure_testbed(preset: str, seed: int, build: bool) -> None:
             )
 
 
-def _print_and_write(data: dict[str, Any], render: Any, output: Path | None) -> None:
-    for renderable in render(data):
-        console.print(renderable)
+def _print_and_write(data: dict[str, Any], render: Any, output: Path | None, fmt: str) -> None:
+    emit_result(fmt, data, render)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(data, indent=1, default=float))
-        console.print(f"wrote {output}")
+        info(fmt).print(f"wrote {output}")
 
 
 def _run_experiment(
@@ -156,8 +180,10 @@ def _run_experiment(
     build: bool,
     output: Path | None,
     workers: int,
+    fmt: str,
     **options: Any,
 ) -> None:
+    check_format(fmt, RESULT_FORMATS)
     checks.output_file(output, (".json",))
     _ensure_testbed(preset, seed, build)
     with console.status("scoring") as status:
@@ -170,7 +196,7 @@ def _run_experiment(
             workers=workers if workers > 0 else (os.cpu_count() or 1),
             **options,
         )
-    _print_and_write(result.to_dict(), render, output)
+    _print_and_write(result.to_dict(), render, output, fmt)
 
 
 @app.command()
@@ -179,14 +205,20 @@ def forecast(
         Path, typer.Option(help="table with columns model, task and signal columns")
     ],
     truth: Annotated[Path, typer.Option(help="table with columns model, task, value (accuracy)")],
+    fmt: FormatOption = "table",
 ) -> None:
     """Agreement of each signal with ground truth across models, per task (with decision accuracy)
     and a leave-one-out linear fit from signal to accuracy."""
+    check_format(fmt)
     table = api.forecast(api.read_table(signals, "signals"), api.read_table(truth, "truth"))
     if "metric" not in table:
-        console.print(frame_table("signals vs ground truth", table))
+        emit(fmt, table, lambda: [frame_table("signals vs ground truth", table)])
         return
-    for metric, rows in table.groupby("metric", sort=False):
-        console.print(
+    emit(
+        fmt,
+        table,
+        lambda: [
             frame_table(f"signals vs ground truth: {metric}", rows.drop(columns="metric"))
-        )
+            for metric, rows in table.groupby("metric", sort=False)
+        ],
+    )

@@ -13,12 +13,20 @@ import typer
 from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
+from lmforecast.cli.output import FormatOption, check_format, emit, info
 from lmforecast.cli.progress import rate_progress
 from lmforecast.core.errors import UserError
 from lmforecast.core.jsonlines import write_json_lines
 from lmforecast.engine import ScoreConfig
 from lmforecast.models import LoadedModel
-from lmforecast.report.terminal import frame_table, metrics_table
+from lmforecast.report.formats import MACHINE
+from lmforecast.report.terminal import (
+    frame_table,
+    metrics_frame,
+    metrics_table,
+    signals_table,
+    tasks_table,
+)
 from lmforecast.signals.rbridge import Trace
 from lmforecast.signals.tokenstats import REQUEST_METRICS
 from lmforecast.tasks import Task
@@ -101,11 +109,13 @@ def score(
     trace_separator: Annotated[
         str, typer.Option(help="text between each prompt and its trace (weighs nothing)")
     ] = "",
+    fmt: FormatOption = "table",
 ) -> None:
     """Score a task's requests: per-token statistics, stored and resumable.
 
     With --traces, score each doc's frontier trace after its prompt instead, weighted by the
     frontier's confidence (rBridge), and print the rBridge scores and plain NLL."""
+    check_format(fmt)
     trunc = _check_options(signals, pairs, mode, truncate, dtype, output, store_dir)
     if signals == "rbridge" and traces is None:
         traces = "auto"
@@ -114,7 +124,7 @@ def score(
         api.read_pairs_file(pairs)  # a bad pairs file fails before the model loads
         with console.status(f"loading {model}"):
             lm = api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
-        _score_rude(lm, model, pairs, mode, rubric, config, store_dir, output)
+        _score_rude(lm, model, pairs, mode, rubric, config, store_dir, output, fmt)
         return
     if task is None:
         raise UserError("--task is required (except with --signals rude --pairs FILE)")
@@ -124,10 +134,10 @@ def score(
     with console.status(f"loading {model}"):
         lm = api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
     if trace_list is not None:
-        where = (store_dir, output, per_token)
+        where = (store_dir, output, per_token, fmt)
         _score_traces(lm, model, task, trace_list, limit, trace_separator, config, *where)
         return
-    _score_tokens(lm, model, the_task, config, store_dir, output, per_token)
+    _score_tokens(lm, model, the_task, config, store_dir, output, per_token, fmt)
 
 
 def _check_options(
@@ -164,6 +174,7 @@ def _score_tokens(
     store_dir: Path | None,
     output: Path | None,
     per_token: bool,
+    fmt: str,
 ) -> None:
     with rate_progress(f"{model} · {the_task.name}") as bar:
         run = api.score(
@@ -175,15 +186,17 @@ def _score_tokens(
             on_plan=bar.start,
         )
     result = run.scored
-    console.print(
+    info(fmt).print(
         f"{run.num_requests} requests · {run.model_source} · "
         f"{result.computed_units}/{result.total_units} units computed · "
         f"{result.seconds:.1f} s · {result.flops:.3g} FLOPs · key {result.key}"
     )
-    console.print(metrics_table(f"{the_task.name}", {model: run.metrics}))
+    columns = {model: run.metrics}
+    frame = metrics_frame(columns).assign(task=the_task.name)
+    emit(fmt, frame, lambda: [metrics_table(f"{the_task.name}", columns)])
     if output is not None:
         write_output(run.table, output, per_token)
-        console.print(f"wrote {run.table.num_rows} rows to {output}")
+        info(fmt).print(f"wrote {run.table.num_rows} rows to {output}")
 
 
 def _score_traces(
@@ -197,6 +210,7 @@ def _score_traces(
     store_dir: Path | None,
     output: Path | None,
     per_token: bool,
+    fmt: str,
 ) -> None:
     with rate_progress(f"{model} · {task} · traces") as bar:
         run = api.score_with_traces(
@@ -213,16 +227,18 @@ def _score_traces(
     result = run.scored
     traces = f"{run.num_traces} trace{'' if run.num_traces == 1 else 's'}"
     skipped = f"{run.skipped_docs} doc{'' if run.skipped_docs == 1 else 's'}"
-    console.print(
+    info(fmt).print(
         f"{traces} · {skipped} without a trace skipped · "
         f"{lm.source} · {result.computed_units}/{result.total_units} units computed · "
         f"{result.seconds:.1f} s · {result.flops:.3g} FLOPs · key {result.key}"
     )
     title = f"{result.task_name} · rBridge (mean over traces, 95% bootstrap CI)"
-    console.print(metrics_table(title, {model: run.metrics}, list(run.metrics)))
+    columns, names = {model: run.metrics}, list(run.metrics)
+    frame = metrics_frame(columns, names).assign(task=result.task_name)
+    emit(fmt, frame, lambda: [metrics_table(title, columns, names)])
     if output is not None:
         write_output(run.table, output, per_token, list(run.metrics))
-        console.print(f"wrote {run.table.num_rows} rows to {output}")
+        info(fmt).print(f"wrote {run.table.num_rows} rows to {output}")
 
 
 def _score_rude(
@@ -234,6 +250,7 @@ def _score_rude(
     config: ScoreConfig,
     store_dir: Path | None,
     output: Path | None,
+    fmt: str,
 ) -> None:
     judge: Literal["likelihood", "judge"] = "judge" if mode == "judge" else "likelihood"
     with rate_progress(f"{model} · {pairs.name} · RuDE {mode}") as bar:
@@ -249,17 +266,16 @@ def _score_rude(
         )
     result = run.scored
     what = "strict accuracy (both orders)" if judge == "judge" else "accuracy"
-    console.print(
+    info(fmt).print(
         f"{len(run.outcomes.correct)} pairs · RuDE {mode} {what} {run.accuracy:.3f} · "
         f"{result.computed_units}/{result.total_units} units computed · "
         f"{result.seconds:.1f} s · {result.flops:.3g} FLOPs · key {result.key}"
     )
-    console.print(
-        frame_table(f"RuDE {mode}: prefers the positive (95% CI over pairs)", run.breakdown)
-    )
+    title = f"RuDE {mode}: prefers the positive (95% CI over pairs)"
+    emit(fmt, run.breakdown, lambda: [frame_table(title, run.breakdown)])
     if output is not None:
         write_output(run.table, output, False)
-        console.print(f"wrote {run.table.num_rows} rows to {output}")
+        info(fmt).print(f"wrote {run.table.num_rows} rows to {output}")
 
 
 @app.command()
@@ -271,32 +287,42 @@ def show(
     store_dir: Annotated[
         Path | None, typer.Option(help="results store (default: data home)")
     ] = None,
+    fmt: FormatOption = "table",
 ) -> None:
     """Print stored scoring results: one row per (model, task) with the per-task metrics."""
+    check_format(fmt)
     frame = api.stored_scores(store_dir, model, task)
     if frame.empty:
         root = store_dir or "the data home's store"
-        console.print(
+        info(fmt).print(
             f"no stored scores in {root}" + (" matching the filters" if model or task else "")
         )
+        if fmt in MACHINE:
+            emit(fmt, frame, list)
         return
     incomplete = frame["requests"] != frame["expected_requests"]
-    frame["requests"] = [
-        f"{n}" + (f"/{e}" if bad else "")
-        for n, e, bad in zip(frame["requests"], frame["expected_requests"], incomplete, strict=True)
-    ]
-    console.print(
-        frame_table("stored scores", frame.drop(columns=["expected_requests"]), floats="{:.4g}")
-    )
+    shown = frame.assign(
+        requests=[
+            f"{n}" + (f"/{e}" if bad else "")
+            for n, e, bad in zip(
+                frame["requests"], frame["expected_requests"], incomplete, strict=True
+            )
+        ]
+    ).drop(columns=["expected_requests"])
+    emit(fmt, frame, lambda: [frame_table("stored scores", shown, floats="{:.4g}")])
 
 
 @app.command()
-def tasks() -> None:
+def tasks(fmt: FormatOption = "table") -> None:
     """List the registered tasks."""
-    console.print(frame_table("tasks", api.tasks_table()))
+    check_format(fmt)
+    table = api.tasks_table()
+    emit(fmt, table, lambda: [tasks_table(table)])
 
 
 @app.command()
-def signals() -> None:
+def signals(fmt: FormatOption = "table") -> None:
     """List the registered signals: name, family, orientation, what each needs."""
-    console.print(frame_table("signals", api.signals_table()))
+    check_format(fmt)
+    table = api.signals_table()
+    emit(fmt, table, lambda: [signals_table(table)])

@@ -10,10 +10,11 @@ import typer
 from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
+from lmforecast.cli.output import FormatOption, check_format, emit, info
 from lmforecast.cli.progress import rate_progress
 from lmforecast.core.errors import UserError
 from lmforecast.engine.generate import GenerationConfig
-from lmforecast.report.terminal import import_table, truth_table
+from lmforecast.report.terminal import import_table, truth_frame, truth_table
 from lmforecast.truth.run import TruthProgress
 
 
@@ -35,14 +36,16 @@ def truth_cmd(
     store_dir: Annotated[
         Path | None, typer.Option(help="results store (default: data home)")
     ] = None,
+    fmt: FormatOption = "table",
 ) -> None:
     """Generate answers, grade them (code runs in a sandbox) and report accuracy and cost."""
+    check_format(fmt)
     if dtype not in ("auto", "float32", "bfloat16", "float16"):
         raise UserError(f"--dtype {dtype!r}: expected auto, float32, bfloat16 or float16")
     if top_p <= 0.0:
         raise UserError("--top-p must be in (0, 1]")
     if samples > 1 and temperature == 0.0:
-        console.print("[yellow]note:[/] greedy samples are identical; pass@k>1 equals pass@1")
+        info(fmt).print("[yellow]note:[/] greedy samples are identical; pass@k>1 equals pass@1")
     config = GenerationConfig(
         temperature=temperature,
         top_p=top_p,
@@ -71,7 +74,7 @@ def truth_cmd(
                 shown["tokens"] = p.tokens_generated
 
         result = api.truth(lm, the_task, config, store_dir=store_dir, progress=report)
-    console.print(truth_table(result))
+    emit(fmt, truth_frame(result), lambda: [truth_table(result)])
 
 
 @app.command("import")

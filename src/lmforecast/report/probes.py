@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich.console import RenderableType
+from rich.text import Text
 
+from lmforecast.report.fit import FitTable, fit_frame
+from lmforecast.report.patel import FULL_TABLES, headline
+from lmforecast.report.tables import ci_text
 from lmforecast.report.terminal import frame_table
 
 PROBLEM_ONLY = "baseline: problem-only features"
@@ -41,9 +46,10 @@ def probes_headline(result: dict[str, Any]) -> list[str]:
         best = probes["auroc"].idxmax()
         base = table["auroc"].get(PROBLEM_ONLY, float("nan"))
         lines.append(
-            f"on {len(final_ids)} final checkpoints, probe {best} reaches mean AUROC "
-            f"{probes.loc[best, 'auroc']:.2f} (problem-only baseline {base:.2f}); task accuracy "
-            f"forecast off by {probes.loc[best, 'accuracy_error']:+.3f} on average"
+            f"on {len(final_ids)} final checkpoint{'s' if len(final_ids) > 1 else ''}, probe "
+            f"{best} reaches {_auroc_text(ev, final_ids, best, probes.loc[best, 'auroc'])} "
+            f"(problem-only baseline {base:.2f}); task accuracy forecast off by "
+            f"{probes.loc[best, 'accuracy_error']:+.3f} on average"
         )
     tr = f["transfer"]
     later = tr[(tr["kind"] == "same run") & (tr["train"] != tr["test"])] if not tr.empty else tr
@@ -60,21 +66,43 @@ def probes_headline(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _auroc_text(ev: pd.DataFrame, final_ids: list[str], probe: str, mean: float) -> str:
+    """AUROC with its 95% interval on one checkpoint; on several, their mean (each has its
+    own interval, in the table)."""
+    if len(final_ids) > 1 or "auroc_ci" not in ev:
+        return f"mean AUROC {mean:.2f}"
+    row = ev[(ev["model_id"] == final_ids[0]) & (ev["probe"] == probe)].iloc[0]
+    return f"AUROC {ci_text(row['auroc'], *row['auroc_ci'])}"
+
+
 def transfer_matrix(transfer: pd.DataFrame) -> pd.DataFrame:
     """AUROC as a train (rows) x test (columns) matrix of checkpoints."""
     return transfer.pivot_table(index="train", columns="test", values="auroc", aggfunc="first")
 
 
+def _evaluation_table(title: str, ev: pd.DataFrame, with_model: bool) -> FitTable:
+    """Probes and baselines on checkpoints: AUROC with its interval, then calibration."""
+    rows = [
+        {**({"model": m["model_id"]} if with_model else {}), **_metrics_row(m["probe"], m)}
+        for m in ev.to_dict("records")
+    ]
+    view = pd.DataFrame(rows)
+    return fit_frame(title, view, right=set(view.columns) - {"model", "probe"})
+
+
 def probes_renderables(result: dict[str, Any], compact: bool = False) -> list[RenderableType]:
+    """The headline, then out-of-fold quality per final checkpoint (compact) or per model,
+    transfer between checkpoints and the latency (full)."""
     f = _frames(result)
-    out: list[RenderableType] = [f"[bold]probes[/]: {line}" for line in probes_headline(result)]
+    out: list[RenderableType] = [headline("probes", line) for line in probes_headline(result)]
     ev = f["evaluation"]
+    if not ev.empty and compact:
+        for model_id in final_checkpoints(ev):
+            title = f"probes on {model_id}: out of fold, split by problem"
+            out.append(_evaluation_table(title, ev[ev["model_id"] == model_id], False))
+        return [*out, Text(FULL_TABLES, style="dim")]
     if not ev.empty:
-        cols = ["model_id", "probe", "auroc", "brier", "ece", "predicted_accuracy", "true_accuracy"]
-        shown = ev if not compact else ev[ev["model_id"].isin(final_checkpoints(ev))]
-        out.append(frame_table("probes: out-of-fold, split by problem", shown[cols]))
-    if compact:
-        return out
+        out.append(_evaluation_table("probes: out of fold, split by problem", ev, True))
     tr = f["transfer"]
     if not tr.empty:
         same = tr[tr["kind"] == "same run"]
@@ -86,10 +114,13 @@ def probes_renderables(result: dict[str, Any], compact: bool = False) -> list[Re
         )
     if not f["latency"].empty:
         out.append(
-            frame_table("probes: latency, probe path vs generative evaluation", f["latency"])
+            fit_frame(
+                "probes: latency, probe path vs generative evaluation",
+                f["latency"],
+                priority=["model_id", "speedup", "flops_ratio", "probe_seconds"],
+            )
         )
-    for note in result.get("notes", []):
-        out.append(f"[dim]note: {note}[/]")
+    out += [Text(f"note: {note}", style="dim") for note in result.get("notes", [])]
     return out
 
 
@@ -97,11 +128,12 @@ SHORT_NAMES = {PROBLEM_ONLY: "problem-only", "baseline: prompt cross-entropy": "
 
 
 def _metrics_row(name: str, m: dict[str, Any]) -> dict[str, Any]:
-    """One compact row (fits 80 columns): AUROC with its interval in one cell."""
-    lo, hi = m.get("intervals", {}).get("auroc", [float("nan")] * 2)
+    """One compact row (fits 80 columns): AUROC with its interval in one cell (the interval
+    is ``intervals.auroc`` in a trained probe, ``auroc_ci`` in the experiment's rows)."""
+    lo, hi = m.get("intervals", {}).get("auroc", m.get("auroc_ci", [float("nan")] * 2))
     return {
         "probe": SHORT_NAMES.get(name, name),
-        "AUROC [95% CI]": f"{m['auroc']:.3f} [{lo:.3f}, {hi:.3f}]",
+        "AUROC [95% CI]": ci_text(m["auroc"], lo, hi, 3) if np.isfinite(m["auroc"]) else "-",
         "Brier": m["brier"],
         "ECE": m["ece"],
         "pred acc": m["predicted_accuracy"],

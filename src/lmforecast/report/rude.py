@@ -9,6 +9,9 @@ import pandas as pd
 from rich.console import RenderableType
 from rich.text import Text
 
+from lmforecast.report.fit import FitTable, fit_frame
+from lmforecast.report.patel import FULL_TABLES, headline
+from lmforecast.report.tables import ci_text
 from lmforecast.report.terminal import frame_table
 from lmforecast.signals.rude.pairs import Pair
 
@@ -76,30 +79,51 @@ def rude_headline(result: dict[str, Any]) -> list[str]:
         if best is not None:
             line += f"; best baseline {best} {others.loc[best, 'spearman']:.2f}"
         lines.append(line)
-    return lines
+    cost = _cost_sentence(result)
+    return [*lines, cost] if lines and cost else lines
 
 
-def _ci(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in ("pearson_ci", "spearman_ci"):
-        if col in out:
-            out[col] = [f"[{a:.2f}, {b:.2f}]" for a, b in out[col]]
-    return out
+def _cost_sentence(result: dict[str, Any]) -> str | None:
+    scores = pd.DataFrame.from_records(result.get("scores") or [])
+    if scores.empty or "flops" not in scores or "group" not in scores:
+        return None
+    rows = scores[scores["group"] == "all"]  # the cost rides on the "all" rows
+    pairs = int(sum(r.get("made", 0) for r in result.get("pairs") or []))
+    return (
+        f"the cost: {pairs} pairs scored by {rows['model_id'].nunique()} base models in "
+        f"{rows['flops'].sum():.3g} FLOPs ({rows['seconds'].sum():.0f} s), before any "
+        "post-training"
+    )
+
+
+def _correlations_table(corr: pd.DataFrame) -> FitTable:
+    """One row per signal and stage: Spearman with its interval first, Pearson after."""
+    view = pd.DataFrame(
+        {
+            "signal": corr["signal"],
+            "after": [str(t).upper() for t in corr["target"]],
+            "Spearman [95% CI]": [
+                ci_text(v, *ci) for v, ci in zip(corr["spearman"], corr["spearman_ci"], strict=True)
+            ],
+            "Pearson": corr["pearson"],
+            "models": corr["models"],
+        }
+    )
+    return fit_frame(
+        "RuDE vs accuracy after post-training (95% CI resampling models)",
+        view,
+        right={"Spearman [95% CI]", "Pearson", "models"},
+    )
 
 
 def rude_renderables(result: dict[str, Any], compact: bool = False) -> list[RenderableType]:
     """Headline, pairs made, correlations, breakdown, upsets and format recipes."""
     frames = _frames(result)
-    out: list[RenderableType] = [f"[bold]RuDE[/]: {line}" for line in rude_headline(result)]
+    out: list[RenderableType] = [headline("RuDE", line) for line in rude_headline(result)]
     if not frames["correlations"].empty:
-        out.append(
-            frame_table(
-                "RuDE vs accuracy after post-training (95% CI resampling models)",
-                _ci(frames["correlations"]),
-            )
-        )
+        out.append(_correlations_table(frames["correlations"]))
     if compact:
-        return out
+        return [*out, Text(FULL_TABLES, style="dim")]
     if not frames["pairs"].empty:
         made = frames["pairs"].drop(columns=["reasons"])
         out.append(frame_table("RuDE pairs made (per domain and difficulty |V|)", made))
@@ -118,6 +142,5 @@ def rude_renderables(result: dict[str, Any], compact: bool = False) -> list[Rend
                 "format recipes: Spearman with post-trained accuracy", frames["format_recipes"]
             )
         )
-    for note in result.get("notes", []):
-        out.append(f"[dim]note: {note}[/]")
+    out += [Text(f"note: {note}", style="dim") for note in result.get("notes", [])]
     return out

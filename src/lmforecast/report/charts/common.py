@@ -8,13 +8,14 @@ page and through vl-convert into PNG/SVG files.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import altair as alt
 import pandas as pd
+
+from lmforecast.report.tables import strict_json
 
 WIDTH = 560
 HEIGHT = 300
@@ -52,22 +53,6 @@ class Section:
     tables: tuple[TableView, ...] = field(default_factory=tuple)
 
 
-def strict_json(value: Any) -> Any:
-    """``value`` with every NaN or infinity as ``None``: a browser's ``JSON.parse`` rejects
-    them, and a missing number should draw as a gap, not stop the page.
-
-    >>> strict_json({"a": [1.0, float("nan")], "b": float("inf")})
-    {'a': [1.0, None], 'b': None}
-    """
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [strict_json(v) for v in value]
-    return value
-
-
 def chart(name: str, title: str, caption: str, made: alt.TopLevelMixin) -> Chart:
     """Freeze an Altair chart into a :class:`Chart` (its JSON spec, data inlined)."""
     spec = strict_json(made.to_dict())
@@ -77,22 +62,6 @@ def chart(name: str, title: str, caption: str, made: alt.TopLevelMixin) -> Chart
 
 def frame(result: Mapping[str, Any], key: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(result.get(key) or [])
-
-
-def ci_text(value: float, low: float, high: float, digits: int = 2) -> str:
-    """``0.79 [0.72, 0.83]``."""
-    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def ratio_text(ratio: float) -> str:
-    """Compute against direct evaluation's (``ratio`` = direct / this) in words.
-
-    >>> ratio_text(110.0), ratio_text(1.46), ratio_text(0.8)
-    ('1/110 of', '1/1.5 of', '1.2x')
-    """
-    if ratio >= 1:
-        return f"1/{ratio:.0f} of" if ratio >= 10 else f"1/{ratio:.1f} of"
-    return f"{1 / ratio:.1f}x"
 
 
 def rank_bars(

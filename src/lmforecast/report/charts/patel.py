@@ -16,53 +16,13 @@ from lmforecast.report.charts.common import (
     Section,
     TableView,
     chart,
-    ci_text,
     decision_vs_compute,
     frame,
     rank_bars,
-    ratio_text,
 )
+from lmforecast.report.patel import patel_headlines
 
 HEADLINE_PROXY = "top5@freq"
-
-
-def patel_headlines(result: Mapping[str, Any]) -> list[str]:
-    """Who wins each setting, how sure, at what cost, in words."""
-    lines = []
-    boot = frame(result, "selection_bootstrap")
-    cost = frame(result, "cost")
-    ratio = float(cost["flops_ratio_direct_over_proxy"].iloc[0]) if not cost.empty else None
-    if not boot.empty:
-        row = boot.loc[boot["spearman"].idxmax()]
-        name = str(row["signal"]).removeprefix("proxy ")
-        at = f" at {ratio_text(ratio)} direct evaluation's compute" if ratio else ""
-        lines.append(
-            f"{name} ranks the {int(row['models'])} models with Spearman "
-            f"{ci_text(row['spearman'], row['ci_low'], row['ci_high'])}{at}."
-        )
-    summary = result.get("data_selection_summary") or {}
-    if summary.get("compute_ratio"):
-        lines.append(
-            f"Choosing among {summary['recipes']} corpora for size {summary['large_size']}: "
-            f"{summary['proxy_matching_signal']} at {summary['proxy_matching_at']} matches direct "
-            f"evaluation's best decision accuracy ({summary['direct_best_decision_accuracy']:.2f}"
-            f", {summary['direct_best_at']}) with {summary['compute_ratio']:.0f}x less compute."
-        )
-    elif summary:
-        lines.append(
-            f"Choosing among {summary.get('recipes')} corpora: no proxy matches direct "
-            f"evaluation's best decision accuracy "
-            f"({summary.get('direct_best_decision_accuracy', float('nan')):.2f})."
-        )
-    extra = frame(result, "extrapolation")
-    if not extra.empty:
-        best = extra.loc[extra["mae"].idxmin()]
-        lines.append(
-            f"Forecasting final accuracy from the first {best['fit_fraction']:.0%} of training: "
-            f"{best['method'].replace('_', ' ')} ({best['signal']}) is off by "
-            f"{best['mae']:.3f} on average over {int(best['runs'])} runs."
-        )
-    return lines
 
 
 def signal_vs_truth(result: Mapping[str, Any]) -> Chart | None:
