@@ -10,7 +10,7 @@ export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv demo test lint format bench clean browser
+.PHONY: venv demo test lint format bench clean browser browser
 
 # torch goes first and alone, pinned, so no later install can pull another (CUDA) build.
 $(STAMP): requirements-torch.txt requirements.txt requirements-data.txt pyproject.toml
