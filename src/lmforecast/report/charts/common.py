@@ -144,3 +144,9 @@ def _kind(signal: str) -> str:
     if signal.startswith("proxy"):
         return "proxy"
     return "baseline"
+
+
+def scorer_bars(selection: pd.DataFrame) -> alt.TopLevelMixin:
+    """Setting (a)'s table (Patel's scorers, with rBridge where it ran) as rank bars."""
+    columns = ["kind", "scorer", "spearman", "ci_low", "ci_high", "models"]
+    return rank_bars(selection, "scorer", "spearman", "ci_low", "ci_high", "kind", columns)

@@ -18,7 +18,7 @@ from lmforecast.report.charts.common import (
     chart,
     decision_vs_compute,
     frame,
-    rank_bars,
+    scorer_bars,
 )
 from lmforecast.report.patel import patel_headlines
 
@@ -94,9 +94,8 @@ def selection_bars(result: Mapping[str, Any]) -> Chart | None:
         "Each bar is how well a scorer orders models of families it never saw (Spearman with "
         "their true accuracy, leave-two-tasks-out); the black rule is its confidence interval. "
         "Longer is better, and bars whose rules overlap are not told apart.",
-        rank_bars(sel, "scorer", "spearman", "ci_low", "ci_high", "kind",
-                  ["kind", "scorer", "spearman", "ci_low", "ci_high", "models"]),
-    )  # fmt: skip
+        scorer_bars(sel),
+    )
 
 
 def compute_chart(result: Mapping[str, Any]) -> Chart | None:

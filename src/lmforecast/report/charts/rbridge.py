@@ -15,7 +15,7 @@ from lmforecast.report.charts.common import (
     chart,
     decision_vs_compute,
     frame,
-    rank_bars,
+    scorer_bars,
 )
 from lmforecast.report.rbridge import rbridge_headline
 
@@ -77,9 +77,8 @@ def selection_chart(result: Mapping[str, Any]) -> Chart | None:
         "Spearman of each scorer's ranking of unseen families with their true accuracy; black "
         "rules are confidence intervals. rBridge's bars sit beside the proxy scorers and "
         "baselines of the same population, so overlap means no measurable difference.",
-        rank_bars(sel, "scorer", "spearman", "ci_low", "ci_high", "kind",
-                  ["kind", "scorer", "spearman", "ci_low", "ci_high", "models"]),
-    )  # fmt: skip
+        scorer_bars(sel),
+    )
 
 
 def ranking_chart(result: Mapping[str, Any]) -> Chart | None:
