@@ -176,3 +176,23 @@ def test_attention_probe_finds_the_one_token_that_decides() -> None:
     whole = probe.predict_proba(features)
     one_by_one = np.concatenate([probe.predict_proba(features.subset([i])) for i in range(8)])
     np.testing.assert_allclose(whole[:8], one_by_one, atol=1e-6)
+
+
+def test_fold_probes_fitted_once_give_the_same_transfer_as_refitting() -> None:
+    """The experiment fits each checkpoint's fold probes once and applies them to every later
+    checkpoint: the predictions are exactly those of :func:`transfer`, which refits."""
+    from lmforecast.experiments.probes.evaluate import evaluate_folds, fit_folds
+
+    x, y, _, groups = planted(seed=3)
+    x_later, y_later, _, _ = planted(seed=4)
+    fitted = fit_folds(LogRegProbe, as_features(x), y, groups, 4, 0)
+    own = evaluate_folds(fitted, as_features(x), y, groups, name="logreg", n_boot=0)
+    later = evaluate_folds(fitted, as_features(x_later), y_later, groups, name="logreg", n_boot=0)
+    np.testing.assert_array_equal(
+        own.predictions, evaluate_probe("logreg", as_features(x), y, groups, folds=4,
+                                        n_boot=0).predictions,
+    )  # fmt: skip
+    refit = transfer(as_features(x), y, as_features(x_later), y_later, "logreg", groups,
+                     folds=4, n_boot=0)  # fmt: skip
+    np.testing.assert_array_equal(later.predictions, refit.predictions)
+    np.testing.assert_array_equal(later.fold, refit.fold)

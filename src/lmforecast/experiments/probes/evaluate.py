@@ -82,6 +82,45 @@ def _check(x: ProbeInput, y: FloatArray, groups: npt.NDArray[Any], what: str) ->
         raise ValueError(f"{what}: labels must be pass@1 shares in [0, 1]")
 
 
+@dataclass(frozen=True, eq=False)
+class FoldProbes:
+    """One fresh probe fitted on each training fold of one checkpoint (a split by problem),
+    with each fold's test rows. Applied to that checkpoint's features they give its
+    out-of-fold predictions; applied to another checkpoint's features of the same prompts,
+    its transfer predictions: one fit serves every later checkpoint."""
+
+    probes: tuple[Probe, ...]
+    tests: tuple[npt.NDArray[np.int64], ...]
+    n: int
+
+    def predict(self, x: ProbeInput) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+        """Each row's prediction by the probe that never saw its problem, and its fold."""
+        if n_rows(x) != self.n:
+            raise ValueError(f"fold probes of {self.n} prompts asked about {n_rows(x)}")
+        pred = np.full(self.n, np.nan)
+        fold_of = np.full(self.n, -1, dtype=np.int64)
+        for k, (probe, test) in enumerate(zip(self.probes, self.tests, strict=True)):
+            pred[test] = probe.predict_proba(take(x, test))
+            fold_of[test] = k
+        return pred, fold_of
+
+
+def fit_folds(
+    make: Callable[[], Probe],
+    x: ProbeInput,
+    y: FloatArray,
+    groups: npt.NDArray[Any],
+    folds: int,
+    seed: int,
+) -> FoldProbes:
+    """:class:`FoldProbes` of ``make``'s probes on ``x``, split by problem (``groups``)."""
+    probes, tests = [], []
+    for train, test in group_folds(groups, folds, seed):
+        probes.append(make().fit(take(x, train), y[train], groups[train]))
+        tests.append(test)
+    return FoldProbes(tuple(probes), tuple(tests), len(groups))
+
+
 def cross_fit(
     make: Callable[[], Probe],
     fit_x: ProbeInput,
@@ -93,14 +132,28 @@ def cross_fit(
 ) -> tuple[FloatArray, npt.NDArray[np.int64]]:
     """Out-of-fold predictions on ``predict_x`` of probes fitted on ``fit_x`` (same rows), one
     fresh probe per fold of a split by problem; and each row's fold."""
-    pred = np.full(len(groups), np.nan)
-    fold_of = np.full(len(groups), -1, dtype=np.int64)
-    for k, (train, test) in enumerate(group_folds(groups, folds, seed)):
-        probe = make()
-        probe.fit(take(fit_x, train), fit_y[train], groups[train])
-        pred[test] = probe.predict_proba(take(predict_x, test))
-        fold_of[test] = k
-    return pred, fold_of
+    return fit_folds(make, fit_x, fit_y, groups, folds, seed).predict(predict_x)
+
+
+def evaluate_folds(
+    fitted: FoldProbes,
+    features: ProbeInput,
+    labels: Sequence[float] | FloatArray,
+    groups: Sequence[Any] | npt.NDArray[Any],
+    *,
+    name: str,
+    n_boot: int = 1000,
+    seed: int = 0,
+    notes: tuple[str, ...] = (),
+) -> ProbeEvaluation:
+    """The evaluation of already fitted fold probes on ``features`` and ``labels`` (their own
+    checkpoint's: out of fold; another checkpoint's: transfer)."""
+    y = np.asarray(labels, dtype=float)
+    g = np.asarray(groups)
+    _check(features, y, g, "evaluate_folds")
+    pred, fold_of = fitted.predict(features)
+    metrics = classification_metrics(pred, y, g, n_boot=n_boot, seed=seed)
+    return ProbeEvaluation(name, pred, y, g, fold_of, metrics, len(fitted.probes), seed, notes)
 
 
 def evaluate_probe(

@@ -34,10 +34,12 @@ from lmforecast.experiments.probes.config import (
     Progress,
 )
 from lmforecast.experiments.probes.evaluate import (
+    FoldProbes,
     ProbeEvaluation,
     baseline_features,
+    evaluate_folds,
     evaluate_probe,
-    transfer,
+    fit_folds,
 )
 from lmforecast.experiments.probes.labels import ModelData, model_data, problem_features
 from lmforecast.experiments.probes.result import ProbesResult
@@ -121,8 +123,9 @@ def _evaluate_model(
     x_problem: np.ndarray,
     probes: tuple[str, ...],
     config: ProbesConfig,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Metric rows of each probe and baseline, and their reliability-diagram rows."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], FoldProbes]:
+    """Metric rows of each probe and baseline, their reliability-diagram rows, and the
+    ``logreg`` fold probes (fitted once: they also serve every transfer from this model)."""
     groups = np.asarray(data.problems)
 
     def ev(what: Any, x: Any) -> ProbeEvaluation:
@@ -130,7 +133,16 @@ def _evaluate_model(
             what, x, data.pass1, groups, folds=config.folds, seed=config.seed, n_boot=config.n_boot
         )
 
-    found = [(name, ev(probe_factory(name, lm), data.features)) for name in probes]
+    logreg = fit_folds(
+        probe_factory("logreg", lm), data.features, data.pass1, groups, config.folds, config.seed
+    )
+    found = [
+        (name, evaluate_folds(logreg, data.features, data.pass1, groups, name=name,
+                              n_boot=config.n_boot, seed=config.seed))
+        if name == "logreg"
+        else (name, ev(probe_factory(name, lm), data.features))
+        for name in probes
+    ]  # fmt: skip
     found.append((PROBLEM_ONLY, ev("logreg", x_problem)))
     found.append((PROMPT_CE, ev("logreg", baseline_features(data.prompt_ce))))
     rows = [_row(row, name, e) for name, e in found]
@@ -139,12 +151,16 @@ def _evaluate_model(
         for name, e in found
         for b in calibration_bins(e.predictions, e.labels)
     ]
-    return rows, calibration
+    return rows, calibration, logreg
 
 
 def _transfer_rows(
-    models: pd.DataFrame, data: dict[str, ModelData], config: ProbesConfig
+    models: pd.DataFrame,
+    data: dict[str, ModelData],
+    fitted: dict[str, FoldProbes],
 ) -> list[dict[str, Any]]:
+    """``logreg`` fitted on each checkpoint's folds, tested on every later checkpoint of its
+    run (the same folds: test problems are unseen at both), and final -> final across runs."""
     base = models[models["stage"] == "base"]
     pairs = []
     for _, run in base.groupby("recipe", sort=False):
@@ -154,11 +170,10 @@ def _transfer_rows(
     pairs += [(a, b, "other run") for a in finals for b in finals if a != b]
     rows = []
     for a, b, kind in pairs:
-        da, db = data[a], data[b]
-        ev = transfer(
-            da.features, da.pass1, db.features, db.pass1, "logreg", np.asarray(da.problems),
-            folds=config.folds, seed=config.seed, n_boot=0,
-        )  # fmt: skip
+        db = data[b]
+        ev = evaluate_folds(
+            fitted[a], db.features, db.pass1, np.asarray(db.problems), name="logreg", n_boot=0
+        )
         rows.append({"train": a, "test": b, "kind": kind, "auroc": ev.metrics.auroc})
     return rows
 
@@ -207,6 +222,7 @@ def run_probes(
     rows: list[dict[str, Any]] = []
     latency: list[dict[str, Any]] = []
     calibration: list[dict[str, Any]] = []
+    fitted: dict[str, FoldProbes] = {}
     for _, row in models.iterrows():
         if progress is not None:
             progress(f"probes: {row['model_id']}")
@@ -214,7 +230,9 @@ def run_probes(
         final = bool(row["final"]) and row["stage"] == "base"
         data[row["model_id"]] = d = model_data(row["model_id"], lm, tasks, config, store, final)
         probes = config.probes if final else ("logreg",)
-        found, bins = _evaluate_model(row, d, lm, x_problem, probes, config)
+        found, bins, fitted[row["model_id"]] = _evaluate_model(
+            row, d, lm, x_problem, probes, config
+        )
         rows += found
         calibration += bins if final else []
         if final:
@@ -223,7 +241,7 @@ def run_probes(
         progress("probes: transfer")
     return ProbesResult(
         evaluation=pd.DataFrame(rows),
-        transfer=pd.DataFrame(_transfer_rows(models, data, config)),
+        transfer=pd.DataFrame(_transfer_rows(models, data, fitted)),
         latency=pd.DataFrame(latency),
         calibration=pd.DataFrame(calibration),
         notes=[],
