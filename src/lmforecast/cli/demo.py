@@ -83,7 +83,7 @@ def demo(
         ("patel", "scoring the ci population", patel_renderables, docs),
         ("rbridge", "rBridge: frontier traces, scoring the ci population", rbridge_compact, docs),
         ("rude", "RuDE: pairs, scoring the final base models", _rude_compact,
-         {**docs, "pairs_per_difficulty": 40}),
+         {**docs, "pairs_per_difficulty": 30}),
         ("probes", "probes: pass@1 labels, features, probes", _probes_compact, DEMO_PROBES),
     ]  # fmt: skip
     results = []
