@@ -212,13 +212,9 @@ def predict_probe(
     lm = load(model)
     docs = _tasks(tasks, limit)
     store = store or Store()
+    # Before the forward pass: a model of another shape would fail inside it, less clearly.
     width = int(lm.module.get_input_embeddings().weight.shape[1])
-    if (num_hidden_layers(lm), width) != (specs.num_layers, specs.hidden_size):
-        raise UserError(
-            f"{path}: the probe reads a {specs.num_layers}-block model of width "
-            f"{specs.hidden_size} (trained on {specs.model}); {lm.name} has "
-            f"{num_hidden_layers(lm)} blocks of width {width}"
-        )
+    specs.check_shape(num_hidden_layers(lm), width, str(path))
     prompts = [d.prompt for t in docs for d in t.docs]
     start = time.perf_counter()
     features = cached_prompt_features(

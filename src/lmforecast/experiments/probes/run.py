@@ -236,7 +236,7 @@ def run_probes(
         rows += found
         calibration += bins if final else []
         if final:
-            latency.append(_latency(row, d))
+            latency.append(_latency(row, d, fitted[row["model_id"]]))
     if progress is not None:
         progress("probes: transfer")
     return ProbesResult(
@@ -249,13 +249,12 @@ def run_probes(
     )
 
 
-def _latency(row: pd.Series, d: ModelData) -> dict[str, Any]:
+def _latency(row: pd.Series, d: ModelData, fitted: FoldProbes) -> dict[str, Any]:
     """The probe path's cost against the generative evaluation it replaces (the probe's own
-    prediction time, measured here, is added to the stored forward-pass cost)."""
-    probe = LogRegProbe(LogRegOptions(pooling=("last", "mean")))
-    probe.fit(d.features, d.pass1, np.asarray(d.problems))
+    prediction time over every prompt, measured here with the model's already fitted logreg
+    fold probes, is added to the stored forward-pass cost)."""
     start = time.perf_counter()
-    probe.predict_proba(d.features)
+    fitted.predict(d.features)
     predict = time.perf_counter() - start
     probe_seconds = d.feature_seconds + predict
     return {

@@ -52,15 +52,18 @@ class ProbeSpecs:
     labels: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
 
+    def check_shape(self, num_layers: int, hidden_size: int, source: str) -> None:
+        """Raise :class:`ProbeFileError` unless a model of this depth and width fits."""
+        if (num_layers, hidden_size) != (self.num_layers, self.hidden_size):
+            raise ProbeFileError(
+                f"{source}: the probe reads a {self.num_layers}-block model of width "
+                f"{self.hidden_size} (trained on {self.model}); this model has {num_layers} "
+                f"blocks of width {hidden_size}"
+            )
+
     def check_features(self, features: PromptFeatures, source: str) -> None:
         """Raise :class:`ProbeFileError` unless ``features`` are what the probe reads."""
-        wanted = (self.num_layers, self.hidden_size)
-        got = (features.num_layers, features.hidden_size)
-        if wanted != got:
-            raise ProbeFileError(
-                f"{source}: the probe reads a {wanted[0]}-block model of width {wanted[1]} "
-                f"(trained on {self.model}); this model has {got[0]} blocks of width {got[1]}"
-            )
+        self.check_shape(features.num_layers, features.hidden_size, source)
         if tuple(features.layers) != self.layers:
             raise ProbeFileError(
                 f"{source}: the probe reads layers {list(self.layers)}, the features hold "
