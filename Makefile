@@ -4,13 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.lmforecast-installed
-BENCH_STAMP := $(VENV)/.lmforecast-bench-installed
+EXTRAS_STAMP := $(VENV)/.lmforecast-extras-installed
 export OMP_NUM_THREADS ?= $(shell nproc)
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv demo test lint format bench clean browser browser
+.PHONY: venv extras demo test lint format bench clean browser
 
 # torch goes first and alone, pinned, so no later install can pull another (CUDA) build.
 $(STAMP): requirements-torch.txt requirements.txt requirements-data.txt pyproject.toml
@@ -36,7 +36,7 @@ format: venv
 	$(VENV)/bin/ruff check --fix src tests bench
 	$(VENV)/bin/ruff format src tests bench
 
-test: venv lint browser
+test: extras lint browser
 	$(VENV)/bin/pytest
 
 # The HTML report's real-browser test drives Debian's chromium (never `playwright install`,
@@ -47,12 +47,15 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
 	  else echo "no chromium and not root: the report's browser test will be skipped"; fi
 
-$(BENCH_STAMP): $(STAMP) requirements-bench.txt requirements-torch.txt
+# The optional extras (Ray, lm-eval), constrained to the pins above so nothing pulls another torch.
+$(EXTRAS_STAMP): $(STAMP) requirements-extras.txt requirements-torch.txt
 	grep -hv '^#' requirements-torch.txt requirements.txt > $(VENV)/constraints.txt
-	$(PY) -m pip install -q -c $(VENV)/constraints.txt -r requirements-bench.txt
-	touch $(BENCH_STAMP)
+	$(PY) -m pip install -q -c $(VENV)/constraints.txt -r requirements-extras.txt
+	touch $(EXTRAS_STAMP)
 
-bench: $(BENCH_STAMP)
+extras: $(EXTRAS_STAMP)
+
+bench: $(EXTRAS_STAMP)
 	$(PY) bench/run.py
 
 clean:
