@@ -20,6 +20,8 @@ from lmforecast.cli.output import (
     emit_result,
     info,
 )
+from lmforecast.core.errors import UserError
+from lmforecast.experiments.patel.config import DTYPES
 from lmforecast.report.patel import patel_renderables
 from lmforecast.report.probes import probes_renderables
 from lmforecast.report.rbridge import rbridge_renderables
@@ -52,11 +54,18 @@ def patel(
         int, typer.Option(min=0, help="processes scoring models in parallel (0: one per core)")
     ] = 0,
     fmt: ResultFormat = "table",
+    dtype: Annotated[
+        str,
+        typer.Option(help="weights when scoring: float32 (exact) or bfloat16 (approximate)"),
+    ] = "float32",
 ) -> None:
     """Patel et al.'s three settings on a testbed population, with CIs and cost ratios."""
+    if dtype not in DTYPES:  # before the testbed is built or anything loads
+        raise UserError(f"--dtype {dtype!r}: expected {', '.join(DTYPES)}")
     _run_experiment(
-        "patel", patel_renderables, preset, seed, docs_per_task, build, output, workers, fmt
-    )
+        "patel", patel_renderables, preset, seed, docs_per_task, build, output, workers, fmt,
+        dtype=dtype,
+    )  # fmt: skip
 
 
 @experiment_app.command("rbridge")

@@ -40,9 +40,13 @@ def resolve_backend(spec: str) -> tuple[str, str]:
 
 
 def load_model(spec: str, options: LoadOptions | None = None, **kwargs: object) -> LoadedModel:
-    """Load any supported model; ``kwargs`` are :class:`LoadOptions` fields."""
+    """Load any supported model; ``kwargs`` are :class:`LoadOptions` fields.
+
+    A model cast to another dtype than float32 has that dtype in its fingerprint
+    (:meth:`LoadedModel.label_dtype`), so its stored results are its own.
+    """
     opts = options or LoadOptions(**kwargs)  # type: ignore[arg-type]
     backend, location = resolve_backend(spec)
     model = BACKENDS.get(backend)(location, opts)
     model.name = spec
-    return model
+    return model.label_dtype()

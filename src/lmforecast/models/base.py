@@ -14,6 +14,15 @@ from typing import Any
 import torch
 
 
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.bfloat16`` -> ``"bfloat16"``.
+
+    >>> dtype_name(torch.bfloat16)
+    'bfloat16'
+    """
+    return str(dtype).removeprefix("torch.")
+
+
 @dataclass
 class LoadedModel:
     """A causal LM ready to score and generate."""
@@ -33,6 +42,11 @@ class LoadedModel:
     @property
     def dtype(self) -> torch.dtype:
         return next(self.module.parameters()).dtype
+
+    @property
+    def dtype_name(self) -> str:
+        """The weights' dtype in words ("float32", "bfloat16"), as results record it."""
+        return dtype_name(self.dtype)
 
     @property
     def num_parameters(self) -> int:
@@ -76,6 +90,23 @@ class LoadedModel:
         if ids is None:
             return []
         return [int(i) for i in (ids if isinstance(ids, list) else [ids])]
+
+    def label_dtype(self) -> LoadedModel:
+        """Make the weights' dtype part of this model's identity when it is not float32.
+
+        The weights files are the same whatever dtype they are cast to on load, but the scores
+        are not: a bfloat16 pass is an approximation of the float32 one. Everything stored about
+        a model is keyed by ``fingerprint``, so a cast model gets its own (``<hash>-bfloat16``)
+        and can never reuse, or be reused as, a float32 result; ``source`` says so in words.
+        float32 keeps the plain hash, so every result stored before is still found.
+        """
+        name = self.dtype_name
+        suffix = f"-{name}"
+        if name != "float32" and not self.fingerprint.endswith(suffix):
+            self.fingerprint += suffix
+            self.source += f", cast to {name}"
+        self.meta["dtype"] = name
+        return self
 
     def flops_per_token(self, context_length: int = 0) -> float:
         """Forward FLOPs for one token: 2·N plus attention over ``context_length`` keys."""

@@ -236,9 +236,24 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def dtype_header(result: Mapping[str, Any]) -> Text | None:
+    """A population scored in another dtype than float32 says so before any figure: its proxies
+    approximate the float32 ones (the README gives the measured deviation)."""
+    dtype = (result.get("config") or {}).get("dtype", "float32")
+    if dtype == "float32":
+        return None
+    return Text(
+        f"dtype: {dtype} (approximate: proxies from {dtype} weights, not float32; "
+        "rankings may differ where models are close)",
+        style="bold yellow",
+    )
+
+
 def patel_renderables(result: dict[str, Any]) -> list[RenderableType]:
-    """Each setting: its headline sentence, then a compact table; then the notes."""
-    out: list[RenderableType] = []
+    """The dtype when not float32; each setting: its headline sentence, then a compact table;
+    then the notes."""
+    header = dtype_header(result)
+    out: list[RenderableType] = [header] if header is not None else []
     for label, sentence, tables in SETTINGS:
         line = sentence(result)
         if line:

@@ -40,6 +40,11 @@ class PatelResult(TableResult):
     trajectories: pd.DataFrame = field(default_factory=pd.DataFrame)
     run_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    @property
+    def dtype(self) -> str:
+        """The dtype the population was scored in (results written before the option: float32)."""
+        return str(self.config.get("dtype", "float32"))
+
 
 def finite(x: float | None) -> bool:
     return x is not None and math.isfinite(x)

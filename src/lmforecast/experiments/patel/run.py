@@ -46,6 +46,7 @@ def run_patel(
     proxies = score_population(manifest, config, store, progress)
     notes = [
         f"scored {proxies['model_id'].nunique()} checkpoints in {time.perf_counter() - start:.0f} s"
+        + (f" in {config.dtype}" if config.approximate else "")
     ]
 
     setting = Settings(progress, notes)

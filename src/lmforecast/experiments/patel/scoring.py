@@ -92,7 +92,7 @@ def score_model(
 ) -> list[dict[str, Any]]:
     """One model's rows of :func:`score_population` (a top-level function: workers pickle it)."""
     store = Store(store_root)
-    model = load_model(path)
+    model = load_model(path, dtype=config.dtype)
     signals = token_signals()
     options = SignalOptions(last_n_tokens=config.last_n_tokens)
     rows: list[dict[str, Any]] = []
