@@ -242,11 +242,7 @@ def dtype_header(result: Mapping[str, Any]) -> Text | None:
     dtype = (result.get("config") or {}).get("dtype", "float32")
     if dtype == "float32":
         return None
-    return Text(
-        f"dtype: {dtype} (approximate: proxies from {dtype} weights, not float32; "
-        "rankings may differ where models are close)",
-        style="bold yellow",
-    )
+    return Text(f"dtype: {dtype} (approximate: scored with {dtype} weights, not float32)")
 
 
 def patel_renderables(result: dict[str, Any]) -> list[RenderableType]:
