@@ -94,9 +94,10 @@ def test_estimates_wall_time_and_ratios() -> None:
 # -- against a store filled by real runs -------------------------------------------------------
 @pytest.fixture(scope="module")
 def measured(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
-    """A store holding a real scoring of TASK (8 problems) and a real sampled ground truth
+    """A store holding real scorings of TASK (3 and 8 problems) and a real sampled ground truth
     (4 problems x 2 samples) by the tiny Llama; with its parameter count."""
     store = tmp_path_factory.mktemp("plan-store")
+    api.score(str(tiny_llama_dir), TASK, limit=3, store_dir=store)
     api.score(str(tiny_llama_dir), TASK, limit=8, store_dir=store)
     gen = GenerationConfig(temperature=0.8, n_samples=2, max_tokens=12)
     api.truth(str(tiny_llama_dir), TASK, gen, limit=4, store_dir=store)
@@ -104,7 +105,8 @@ def measured(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _stored(store: Path, kind: str, flops: str, seconds: str) -> tuple[float, float, int]:
-    ((key, _),) = list(Store(store).entries(kind))
+    """The cost of the stored entry of ``kind`` over the most problems."""
+    key = max(Store(store).entries(kind), key=lambda e: int(e[1].get("num_requests", 0)))[0]
     table = Store(store).read(kind, key)
     assert table is not None
     return (float(pc.sum(table.column(flops)).as_py()),
@@ -116,7 +118,8 @@ def test_measured_at_the_stored_size_extrapolated_elsewhere(measured: tuple[Path
     result = plan([str(n), "1b"], [TASK], checkpoints=3, samples=4, store_dir=store)
     rows = result.rows.set_index(["signal", "params"])
     flops, seconds, requests = _stored(store, scored.KIND, "cost_flops", "cost_seconds")
-    assert requests == 8
+    assert requests == 8  # the run over 8 problems, not the one over 3
+    assert list(result.measurements.query("family == 'patel'")["units"]) == [8.0]
     patel = rows.loc[("patel", float(n))]
     assert patel["flops"] == pytest.approx(flops / 8 * 500 * 3)  # per request x 500 x 3
     assert patel["seconds"] == pytest.approx(patel["flops"] / (flops / seconds))

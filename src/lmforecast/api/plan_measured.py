@@ -88,7 +88,12 @@ class StoreIndex:
         if not sized:
             return None
         top = max(s[0] for s in sized)
-        chosen = sorted((s for s in sized if s[0] == top), key=lambda s: s[1])[:MAX_ENTRIES]
+        largest = [s for s in sized if s[0] == top]
+        # The runs over the most problems: a few-shot prefix shared by all problems is then
+        # spread over as many of them as it can be (the full task spreads it further still).
+        most = max(_problems(s[2]) for s in largest)
+        chosen = sorted((s for s in largest if _problems(s[2]) == most), key=lambda s: s[1])
+        chosen = chosen[:MAX_ENTRIES]
         totals = np.zeros(5)
         for _, key, _meta in chosen:
             table = self.store.read(kind, key)
@@ -101,6 +106,12 @@ class StoreIndex:
         bpt = n_bytes / n_tokens if n_tokens > 0 else math.nan
         model = str(chosen[0][2].get("model", "?"))
         return Measurement(family, name, model, top, units, flops, seconds, how, bpt)
+
+
+def _problems(meta: dict[str, Any]) -> int:
+    """How many requests (scoring) or problems (ground truth) a stored entry covers."""
+    n = meta.get("num_requests", (meta.get("summary") or {}).get("num_problems", 0))
+    return int(n) if isinstance(n, int | float) else 0
 
 
 def _costs(kind: str, table: pa.Table) -> np.ndarray:
