@@ -180,6 +180,9 @@ def test_cli_table_and_json(measured: tuple[Path, int], monkeypatch, capsys) -> 
     assert {r["signal"] for r in rows} == {"patel", "rbridge", "rude", "probes", "direct"}
     assert all(r["time_from"] == "declared" for r in rows)
     assert all(math.isfinite(r["flops"]) and r["flops"] > 0 for r in rows)
+    assert run_cli([*args, "--detail", "--format", "csv"], monkeypatch) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("signal,task,model,params") and len(lines) == 1 + 5 * 2
 
 
 @pytest.mark.parametrize(
