@@ -55,6 +55,8 @@ def test_each_family_makes_the_pass_it_is_defined_by() -> None:
     # a choice task's direct evaluation *is* that scoring pass; nothing generated
     assert workload(DIRECT, CHOICE, 8) == workload("patel", CHOICE, 8)
     assert workload("rbridge", CHOICE, 1) is None and workload("rude", CHOICE, 1) is None
+    ungraded = TaskProfile("t", 10, 10, 1000.0, 500.0, 0.0, 0.0, False, False, gradable=False)
+    assert workload(DIRECT, ungraded, 1) is None and workload("patel", ungraded, 1) is not None
     # probes: prompts only; rBridge: one trace (gold-solution length) per problem
     assert workload("probes", GOLD, 1).tokens == 1000.0
     assert workload("rbridge", GOLD, 1).tokens == 1500.0

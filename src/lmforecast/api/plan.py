@@ -198,10 +198,13 @@ def _profile(task: Task, bytes_per_token: float) -> TaskProfile:
         generation_tokens=per_sample,
         generative=generative,
         rubric=task.name in rubric_tasks(),
+        gradable=task.grader is not None,
     )
 
 
 def _why_not(family: str, p: TaskProfile) -> str:
+    if family == DIRECT:
+        return "it has no grader: nothing to evaluate directly"
     if not p.generative or not p.solution_tokens:
         return "no written-out solutions to score"
     return "no RuDE rubric for this task"
@@ -270,5 +273,7 @@ def _result(
             f"{m.units:,.0f} {'samples' if m.kind == 'generation' else 'requests'}, "
             f"{m.flops:.3g} FLOPs in {m.seconds:.3g} s = {m.flops_per_second / 1e9:.3g} GFLOP/s"
         )
-    name = "FLOP/s measured in the store" if device is None else device.describe()
+    assumed = any(r.time_from == "assumed" for r in kept)
+    name = "FLOP/s measured in the store" + (", else assumed" if assumed else "")
+    name = name if device is None else device.describe()
     return Plan(summary, detail, table, tuple(notes), workers, name)

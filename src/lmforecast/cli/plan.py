@@ -118,7 +118,7 @@ def _shown(result: Plan, detail: bool) -> pd.DataFrame:
             "FLOPs": f["flops"].map("{:.3g}".format),
             "GPU-hours": f["device_hours"].map("{:.3g}".format),
             "wall": f["wall_hours"].map(duration),
-            "vs direct": f["flops_ratio"].map("{:.2g}".format),
+            "vs direct": f["flops_ratio"].map(lambda r: "-" if pd.isna(r) else f"{r:.2g}"),
             "source": [source(a, b) for a, b in zip(f["flops_from"], f["time_from"], strict=True)],
         }
     )

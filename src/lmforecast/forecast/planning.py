@@ -127,6 +127,7 @@ class TaskProfile:
     generation_tokens: float  # expected tokens generated per sample
     generative: bool  # the direct evaluation samples answers (else it scores choices)
     rubric: bool  # RuDE has a rubric for this task
+    gradable: bool = True  # False: no grader, so no direct evaluation to compare with
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,8 @@ class Workload:
 
 def workload(family: str, p: TaskProfile, samples: int) -> Workload | None:
     """The pass ``family`` makes over ``p`` (None: the family does not apply to this task)."""
+    if family == DIRECT and not p.gradable:
+        return None
     if family == "patel" or (family == DIRECT and not p.generative):
         return Workload(float(p.requests), p.context_tokens + p.continuation_tokens, "scoring")
     if family == DIRECT:
