@@ -62,7 +62,7 @@ def worker(task_name: str, docs: int, model_name: str) -> dict[str, Any]:
 
 
 def run(docs: int | None = None) -> dict[str, Any]:
-    docs = docs or int(os.environ.get("BENCH_PACKING_DOCS", 50))
+    docs = docs or int(os.environ.get("BENCH_PACKING_DOCS", 40))
     me = str(Path(__file__).resolve())
     results = {}
     for task in TASKS:
@@ -75,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", action="store_true")
     parser.add_argument("--task", default="arc_easy:rc")
-    parser.add_argument("--docs", type=int, default=50)
+    parser.add_argument("--docs", type=int, default=40)
     parser.add_argument("--model", default="smollm2-135m")
     args = parser.parse_args()
     if args.worker:
