@@ -3,8 +3,8 @@
 Same loaded model object, same requests (the first N ``gsm8k:gold`` requests), one process per
 measurement so peak resident memory is each one's own. Reports: requests/s and tokens/s of both,
 their ratio, the per-request log-likelihood difference (and both against a float64 reference
-on a subset), peak memory on gemma3-270m at batch 16, and the engine's share of this machine's
-fp32 matmul peak.
+on a subset), peak memory on gemma3-270m at batch 16, the engine's share of this machine's
+fp32 matmul peak, and where the engine's time goes (``profile_engine.py``).
 """
 
 from __future__ import annotations
@@ -114,9 +114,21 @@ def worker_reference(model_name: str, n: int) -> dict[str, Any]:
     return {"values": values}
 
 
+def worker_profile(model_name: str, n: int, batch_size: int) -> dict[str, Any]:
+    """Where the engine's time goes on the first ``n`` requests (see ``profile_engine``)."""
+    from profile_engine import profile_breakdown
+
+    from lmforecast.engine import ScoreConfig, ScoringEngine
+    from lmforecast.models import load_model
+
+    model = load_model(model_name)
+    engine = ScoringEngine(model, ScoreConfig(batch_size=batch_size))
+    return profile_breakdown(engine, _requests(n))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--worker", choices=["engine", "lmeval", "reference"])
+    parser.add_argument("--worker", choices=["engine", "lmeval", "reference", "profile"])
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -126,6 +138,8 @@ def main() -> None:
         print(json.dumps(worker_engine(args.model, args.n, args.batch_size, args.out)))
     elif args.worker == "lmeval":
         print(json.dumps(worker_lmeval(args.model, args.n, args.batch_size, args.out)))
+    elif args.worker == "profile":
+        print(json.dumps(worker_profile(args.model, args.n, args.batch_size)))
     elif args.worker == "reference":
         print(json.dumps(worker_reference(args.model, args.n)))
     else:
@@ -143,6 +157,9 @@ def run(n: int | None = None, memory_n: int | None = None) -> dict[str, Any]:
     common = ["--model", "smollm2-135m", "--n", str(n), "--batch-size", "16"]
     ours = run_worker([me, "--worker", "engine", *common, "--out", str(ours_file)], cap_gib=20)
     theirs = run_worker([me, "--worker", "lmeval", *common, "--out", str(theirs_file)], cap_gib=20)
+    profile_n = min(n, int(os.environ.get("BENCH_PROFILE_N", 48)))
+    profile_args = ["--model", "smollm2-135m", "--n", str(profile_n), "--batch-size", "16"]
+    profile = run_worker([me, "--worker", "profile", *profile_args], cap_gib=20)
     ref_n = min(n, 40)
     ref = run_worker([me, "--worker", "reference", "--n", str(ref_n)], cap_gib=20)
     a = json.loads(ours_file.read_text())
@@ -187,6 +204,13 @@ def run(n: int | None = None, memory_n: int | None = None) -> dict[str, Any]:
             "lmeval_peak_rss_gib": theirs_mem["peak_rss_gib"],
             "lmeval_killed_at_cap": theirs_mem["killed_at_cap"],
             "cap_gib": 20,
+        },
+        "profile_breakdown": {
+            "requests": profile_n,
+            "note": "torch.profiler, top-level operators; share of wall time under the profiler",
+            "share": profile["share"],
+            "other_body_kernels_top": profile["other_body_kernels_top"],
+            "seconds": profile["seconds"],
         },
         "compute_efficiency": {
             "matmul_peak_fp32_gflops": peak_fp32,

@@ -13,6 +13,7 @@ from common import write_result
 
 BENCHMARKS = [
     "bench_engine",
+    "bench_packing",
     "bench_generation",
     "bench_testbed",
     "bench_coverage",

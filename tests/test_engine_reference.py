@@ -99,7 +99,7 @@ def test_gemma3_sliding_window_and_bos_match_plain_forward(tiny_gemma_dir: Path)
     assert enc[0].input_ids[0] == model.tokenizer.bos_token_id
     # The shared prefix (dozens of tokens) is much longer than the sliding window (8).
     plan = ScoringEngine(model, CONFIGS[3]).plan(enc)
-    assert max(u.prefix_length for u in plan) > 4 * 8
+    assert max(g.prefix_length for u in plan for g in u.groups) > 4 * 8
     check_against_reference(model, synthetic_requests(), CONFIGS)
 
 
@@ -110,10 +110,10 @@ def test_plan_shares_the_few_shot_prefix(tiny_llama_dir: Path) -> None:
     plan = engine.plan(enc)
     covered = sorted(i for u in plan for i in u.members)
     assert covered == list(range(len(enc)))  # every request exactly once
-    shared = [u for u in plan if u.prefix_length > 0]
-    assert any(set(range(5)) <= set(u.members) for u in shared)
+    shared = [g for u in plan for g in u.groups if g.prefix_length > 0]
+    assert any(set(range(5)) <= set(g.members) for g in shared)
     for u in plan:  # the prefix never reaches a scored position
-        assert all(u.prefix_length <= enc[i].score_start for i in u.members)
+        assert all(p <= enc[i].score_start for i, p in u.prefix_lengths().items())
 
 
 def test_shared_prefix_runs_once_across_units(tiny_llama_dir: Path) -> None:
@@ -121,20 +121,21 @@ def test_shared_prefix_runs_once_across_units(tiny_llama_dir: Path) -> None:
     engine = ScoringEngine(model, ScoreConfig(min_prefix_tokens=4, unit_size=2))
     enc = engine.encode(synthetic_requests())
     plan = engine.plan(enc)
-    prefixes = {tuple(enc[u.members[0]].input_ids[: u.prefix_length]) for u in plan}
+    assert all(len(u.groups) == 1 for u in plan)  # one shared group, cut: nothing to pack
+    prefixes = {tuple(enc[u.members[0]].input_ids[: u.groups[0].prefix_length]) for u in plan}
     assert len(plan) > len(prefixes)  # some prefix spans several units
     engine.score_encoded(enc)
-    suffix_tokens = sum(len(enc[i].input_ids) - u.prefix_length for u in plan for i in u.members)
+    prefix_of = {i: p for u in plan for i, p in u.prefix_lengths().items()}
+    suffix_tokens = sum(len(enc[i].input_ids) - p for i, p in prefix_of.items())
     cost = engine.cost()
     assert cost.forward_tokens == suffix_tokens + sum(len(p) for p in prefixes)
     # FLOPs by hand: body 2N per forward token, head 2·V·d per scored token, attention
     # 4·layers·d_attn per causal (query, key) pair: a prefix of P attends P(P+1)/2 pairs, a
     # suffix token at offset j below it P + j + 1 keys.
     pairs = sum(len(p) * (len(p) + 1) // 2 for p in prefixes)
-    for u in plan:
-        for i in u.members:
-            n = len(enc[i].input_ids) - u.prefix_length
-            pairs += n * u.prefix_length + n * (n + 1) // 2
+    for i, p in prefix_of.items():
+        n = len(enc[i].input_ids) - p
+        pairs += n * p + n * (n + 1) // 2
     cfg = model.module.config
     head = model.module.get_output_embeddings().weight.numel()
     scored = sum(len(e.targets) for e in enc)

@@ -1,8 +1,9 @@
 """Property tests of the scoring engine's invariants on a tiny real model (hypothesis).
 
-Batch size, request order, prefix sharing (and its threshold), work-unit size and the
-vocabulary chunk change speed and memory, never results: every request must score the same,
-to 1e-4 nats, as under the plainest setting (one request per forward pass, no sharing).
+Batch size, request order, prefix sharing (and its threshold), packing small groups into one
+unit, work-unit size and the vocabulary chunk change speed and memory, never results: every
+request must score the same, to 1e-4 nats, as under the plainest setting (one request per
+forward pass, no sharing).
 
 The vocabulary chunk: ``vocab_chunk_elements`` bounds ``rows x chunk`` with rows in blocks of
 ``elements // 1024``, so a budget of 2048 or more always holds at least 1024 columns and never
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from tiny_models import TEXT
 
 from lmforecast.core.records import Request
-from lmforecast.engine import RequestScore, ScoreConfig, ScoringEngine
+from lmforecast.engine import RequestScore, ScoreConfig, ScoringEngine, make_plan
 from lmforecast.models import LoadedModel, load_model
 
 TOL = 1e-4  # nats, per request and per token
@@ -39,7 +40,7 @@ def request_lists(draw: st.DrawFn) -> list[Request]:
     """Groups of requests under one context (the first may extend another group's context,
     so prefixes nest); several continuations per context, duplicates allowed."""
     contexts: list[str] = []
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(1, 4))):
         base = draw(st.sampled_from(contexts)) + " " if contexts and draw(st.booleans()) else ""
         contexts.append(base + draw(context_words))
     if draw(st.booleans()):
@@ -58,7 +59,7 @@ def configs(draw: st.DrawFn) -> ScoreConfig:
         batch_size=draw(st.integers(1, 8)),
         prefix_sharing=draw(st.sampled_from([True, True, False])),
         min_prefix_tokens=draw(st.integers(1, 8)),
-        unit_size=draw(st.integers(1, 16)),
+        unit_size=draw(st.sampled_from([1, 2, 3, 5, 16, 64])),
     )
     # Values under the validated floor are the only ones that split a 400-token vocabulary.
     return config.model_copy(update={"vocab_chunk_elements": draw(st.sampled_from(CHUNK_ELEMENTS))})
@@ -93,11 +94,21 @@ def test_any_batching_order_sharing_or_chunking_scores_the_same(
     plain = ScoringEngine(model, ScoreConfig(batch_size=1, prefix_sharing=False))
     reference = {s.request_index: s for s in plain.score(requests)}
     order = data.draw(st.permutations(requests), label="order")
+    pack = data.draw(st.booleans(), label="pack small groups")
     engine = ScoringEngine(model, config)
-    shared = [u for u in engine.plan(engine.encode(order)) if u.prefix_length > 0]
+    encoded = engine.encode(order)
+    plan = make_plan(encoded, config, pack=pack)
+    shared = [g for u in plan for g in u.groups if g.prefix_length > 0]
     event("a prefix is shared" if shared else "no prefix is shared")
-    scores = engine.score(order)
-    assert [s.request_index for s in scores] == [r.index for r in order]  # input order
+    event("groups are packed" if any(len(u.groups) > 1 for u in plan) else "nothing packed")
+    assert sorted(i for u in plan for i in u.members) == sorted(r.index for r in order)
+    if pack:  # the engine's own plan packs (this model has no sliding window)
+        assert engine.plan(encoded) == plan
+        scores = engine.score(order)
+        assert [s.request_index for s in scores] == [r.index for r in order]  # input order
+    else:
+        by_index = {e.index: e for e in encoded}
+        scores = [s for unit in plan for s in engine.run_unit(unit, by_index)]
     for score in scores:
         assert_same_scores(score, reference[score.request_index])
 
@@ -117,7 +128,7 @@ def test_generated_requests_share_prefixes_and_split_the_vocabulary(model: Loade
     )
     engine = ScoringEngine(model, config)
     plan = engine.plan(engine.encode(requests))
-    assert sum(len(u.members) for u in plan if u.prefix_length > 0) >= 4
+    assert sum(len(g.members) for u in plan for g in u.groups if g.prefix_length > 0) >= 4
     reference = ScoringEngine(model, ScoreConfig(batch_size=1, prefix_sharing=False))
     for got, want in zip(engine.score(requests), reference.score(requests), strict=True):
         assert_same_scores(got, want)

@@ -33,6 +33,7 @@ from lmforecast.api.methods import (
     score_with_traces,
     stored_trace_sets,
 )
+from lmforecast.api.plan import Plan, plan
 from lmforecast.api.probes import ProbePrediction, ProbeTraining, predict_probe, train_probe
 from lmforecast.core.errors import UserError
 from lmforecast.engine import ScoreConfig
@@ -51,6 +52,7 @@ from lmforecast.truth.run import TruthProgress, TruthResult, run_truth
 __all__ = [
     "TESTBED_FRONTIER",
     "ModelSpec",
+    "Plan",
     "ProbePrediction",
     "ProbeTraining",
     "ScoreRun",
@@ -62,6 +64,7 @@ __all__ = [
     "import_truth",
     "load",
     "make_traces",
+    "plan",
     "predict_probe",
     "read_pairs_file",
     "read_table",

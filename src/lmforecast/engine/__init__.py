@@ -2,7 +2,7 @@
 
 from lmforecast.engine.config import ScoreConfig
 from lmforecast.engine.encode import EncodedRequest, encode_pair, encode_requests
-from lmforecast.engine.plan import WorkUnit, make_plan
+from lmforecast.engine.plan import PrefixGroup, WorkUnit, make_plan
 from lmforecast.engine.records import RequestScore, ScoringCost
 from lmforecast.engine.scorer import ScoringEngine, score_requests
 from lmforecast.engine.vocab_stats import OutputHead, TokenStatistics, streamed_statistics
@@ -10,6 +10,7 @@ from lmforecast.engine.vocab_stats import OutputHead, TokenStatistics, streamed_
 __all__ = [
     "EncodedRequest",
     "OutputHead",
+    "PrefixGroup",
     "RequestScore",
     "ScoreConfig",
     "ScoringCost",

@@ -1,27 +1,29 @@
 """The scoring engine: one teacher-forced pass per request, shared prefixes run once.
 
-For each work unit the shared prefix is run once (batch 1) and its KV cache copied and expanded
-to each batch of suffixes; suffixes are right-padded, continue the prefix's position ids, and
-attend to prefix + suffix through a mask spanning both (a suffix-only mask silently gives wrong
-scores in transformers 5). Only the positions that predict continuation tokens go through the
-output layer, chunk by chunk over the vocabulary (see :mod:`vocab_stats`).
+For each work unit the shared prefix is run once (batch 1) and its KV cache expanded (not
+copied) to each batch of suffixes; suffixes are right-padded, continue the prefix's position
+ids, and attend to prefix + suffix through a mask spanning both (a suffix-only mask silently
+gives wrong scores in transformers 5). A packed unit (several small groups) runs the part its
+prefixes share once, their remainders as one batch on top, and batches suffixes of different
+groups together, each over its own prefix's cache row (see :mod:`kvcache`). Only the
+positions that predict continuation tokens go through the output layer, chunk by chunk over
+the vocabulary (see :mod:`vocab_stats`).
 """
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from transformers.cache_utils import DynamicLayer
 
 from lmforecast.core.records import Request
 from lmforecast.engine.config import ScoreConfig
 from lmforecast.engine.encode import EncodedRequest, encode_requests
-from lmforecast.engine.plan import WorkUnit, make_plan
+from lmforecast.engine.kvcache import Past, has_sliding_window, select_cache
+from lmforecast.engine.plan import PrefixGroup, WorkUnit, common_prefix_length, make_plan
 from lmforecast.engine.records import RequestScore, ScoringCost
 from lmforecast.engine.vocab_stats import OutputHead, streamed_statistics
 from lmforecast.models.base import LoadedModel
@@ -42,32 +44,6 @@ def output_head(module: Any) -> OutputHead:
         scale=float(scale) if scale else 1.0,
         softcap=float(softcap) if softcap else None,
     )
-
-
-def expand_cache(prefix_cache: Any, rows: int) -> Any:
-    """A cache for ``rows`` suffixes under one prefix, sharing the prefix's memory.
-
-    A cache grows as it is used, so each batch needs its own. Instead of copying the prefix's
-    keys and values and repeating them per row (two full copies), each layer gets a zero-stride
-    ``expand`` view; the first ``torch.cat`` in the layer's update makes the only copy.
-    Cache types other than transformers' dynamic (and sliding-window) layers get a deep copy.
-    """
-    layers = getattr(prefix_cache, "layers", None)
-    if layers is None or not all(
-        isinstance(layer, DynamicLayer) and layer.is_initialized for layer in layers
-    ):
-        cache = copy.deepcopy(prefix_cache)
-        if rows > 1:
-            cache.batch_repeat_interleave(rows)
-        return cache
-    cache = copy.copy(prefix_cache)
-    cache.layers = []
-    for layer in layers:
-        view = copy.copy(layer)
-        view.keys = layer.keys.expand(rows, *layer.keys.shape[1:])
-        view.values = layer.values.expand(rows, *layer.values.shape[1:])
-        cache.layers.append(view)
-    return cache
 
 
 class ScoringEngine:
@@ -96,13 +72,15 @@ class ScoringEngine:
         self._scored_tokens = 0
         self._seconds = 0.0
         self._last_prefix: tuple[tuple[int, ...], Any] | None = None
+        # Packing puts padding between a prefix and its suffix: exact for full attention only.
+        self.packs = not has_sliding_window(model.module.config)
 
     # -- planning ---------------------------------------------------------------------------
     def encode(self, requests: Sequence[Request]) -> list[EncodedRequest]:
         return encode_requests(self.model, requests, self.config.truncate)
 
     def plan(self, encoded: Sequence[EncodedRequest]) -> list[WorkUnit]:
-        return make_plan(encoded, self.config)
+        return make_plan(encoded, self.config, pack=self.packs)
 
     # -- running ----------------------------------------------------------------------------
     def score(
@@ -130,20 +108,56 @@ class ScoringEngine:
         by_index: dict[int, EncodedRequest],
         progress: Progress | None = None,
     ) -> list[RequestScore]:
-        """Score one work unit (its prefix once, then its suffixes in batches)."""
+        """Score one work unit: its prefixes once, then its suffixes in batches."""
         start = time.perf_counter()
-        members = [by_index[i] for i in unit.members]
-        prefix_len = unit.prefix_length
+        prefix_of = unit.prefix_lengths()
+        members = sorted(
+            (by_index[i] for i in unit.members),
+            key=lambda r: (-(len(r.input_ids) - prefix_of[r.index]), r.index),
+        )
         out: list[RequestScore] = []
         with torch.inference_mode():
-            cache = self._prefix_cache(members[0].input_ids[:prefix_len]) if prefix_len else None
+            past, row_of = self._unit_past(unit.groups, by_index)
             for b0 in range(0, len(members), self.config.batch_size):
                 batch = members[b0 : b0 + self.config.batch_size]
-                out.extend(self._run_batch(batch, prefix_len, cache))
+                rows = [row_of.get(r.index, 0) for r in batch]
+                out.extend(self._run_batch(batch, [prefix_of[r.index] for r in batch], past, rows))
                 if progress is not None:
                     progress(len(batch), sum(len(r.targets) for r in batch))
         self._seconds += time.perf_counter() - start
         return out
+
+    def _unit_past(
+        self, groups: Sequence[PrefixGroup], by_index: dict[int, EncodedRequest]
+    ) -> tuple[Past | None, dict[int, int]]:
+        """The prefixes' cache and each member's row in it (no prefix: ``None``).
+
+        Several groups: the tokens all their prefixes share (a task's few-shot prompt) run once
+        (and are kept for the next unit); each group's remainder runs as one row of a batch on
+        top of them, so the cache has one row per group.
+        """
+        heads = [by_index[g.members[0]].input_ids[: g.prefix_length] for g in groups]
+        if len(groups) == 1:
+            if not heads[0]:
+                return None, {}
+            return Past.single(self._prefix_cache(heads[0]), len(heads[0])), {}
+        assert all(heads), "packed groups all have a prefix"
+        base = min(common_prefix_length(heads[0], h) for h in heads)
+        base_past = None
+        if base >= self.config.min_prefix_tokens:
+            base_past = Past.single(self._prefix_cache(heads[0][:base]), base)
+        else:
+            base = 0
+        rests = [h[base:] for h in heads]
+        result, mask = self._forward(rests, base_past, [0] * len(heads), cache=True)
+        valid = (
+            mask
+            if base_past is None
+            else torch.cat([base_past.valid.expand(len(heads), -1), mask], 1)
+        )
+        past = Past(result.past_key_values, valid, tuple(len(h) for h in heads))
+        row_of = {i: row for row, g in enumerate(groups) for i in g.members}
+        return past, row_of
 
     def _prefix_cache(self, prefix: Sequence[int]) -> Any:
         """The KV cache of a shared prefix, run once and kept for the next unit.
@@ -151,7 +165,7 @@ class ScoringEngine:
         Work units are cut to a fixed number of requests (one stored shard each), so a long
         few-shot prompt shared by a whole task spans many units; keeping the last prefix's cache
         runs it once per task instead of once per unit. Batches never write into it (see
-        :func:`expand_cache`), so reuse is exact.
+        :func:`kvcache.select_cache`), so reuse is exact.
         """
         key = tuple(prefix)
         if self._last_prefix is not None and self._last_prefix[0] == key:
@@ -163,44 +177,60 @@ class ScoringEngine:
         self._last_prefix = (key, cache)
         return cache
 
+    def _forward(
+        self,
+        tokens: Sequence[Sequence[int]],
+        past: Past | None,
+        rows: Sequence[int],
+        cache: bool = False,
+        hidden: bool = False,
+    ) -> tuple[Any, torch.Tensor]:
+        """One body pass of right-padded ``tokens``, row ``i`` continuing row ``rows[i]`` of
+        ``past``; returns the model output and the new tokens' mask [rows, width]."""
+        n = len(tokens)
+        width = max(1, max(len(t) for t in tokens))
+        ids = torch.full((n, width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((n, width), dtype=torch.long)
+        for i, t in enumerate(tokens):
+            ids[i, : len(t)] = torch.tensor(t, dtype=torch.long)
+            mask[i, : len(t)] = 1
+        starts = [0] * n if past is None else [past.lengths[r] for r in rows]
+        positions = torch.tensor(starts)[:, None] + torch.arange(width)[None, :]
+        kwargs: dict[str, Any] = {}
+        full_mask = mask
+        if past is not None:
+            full_mask = torch.cat([past.valid[torch.tensor(list(rows))], mask], 1)
+            kwargs["past_key_values"] = select_cache(past.cache, rows)
+        result = self.body(
+            input_ids=ids.to(self.device),
+            attention_mask=full_mask.to(self.device),
+            position_ids=positions.to(self.device),
+            use_cache=cache or past is not None,
+            output_hidden_states=hidden,
+            **kwargs,
+        )
+        self._forward_tokens += sum(len(t) for t in tokens)
+        self._attended_pairs += sum(
+            len(t) * s + len(t) * (len(t) + 1) // 2 for t, s in zip(tokens, starts, strict=True)
+        )
+        return result, mask
+
     def _run_batch(
         self,
         batch: Sequence[EncodedRequest],
-        prefix_len: int,
-        prefix_cache: Any,
+        prefix_lens: Sequence[int],
+        past: Past | None,
+        rows: Sequence[int],
     ) -> list[RequestScore]:
-        rows = len(batch)
-        suffixes = [r.input_ids[prefix_len:] for r in batch]
-        width = max(len(s) for s in suffixes)
-        ids = torch.full((rows, width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((rows, prefix_len + width), dtype=torch.long)
-        mask[:, :prefix_len] = 1
-        for i, s in enumerate(suffixes):
-            ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
-            mask[i, prefix_len : prefix_len + len(s)] = 1
-        positions = torch.arange(prefix_len, prefix_len + width).expand(rows, width)
-        kwargs: dict[str, Any] = {}
-        if prefix_cache is not None:
-            kwargs["past_key_values"] = expand_cache(prefix_cache, rows)
-        result = self.body(
-            input_ids=ids.to(self.device),
-            attention_mask=mask.to(self.device),
-            position_ids=positions.to(self.device),
-            use_cache=prefix_cache is not None,
-            output_hidden_states=bool(self.hidden_layers),
-            **kwargs,
-        )
+        suffixes = [r.input_ids[p:] for r, p in zip(batch, prefix_lens, strict=True)]
+        result, _ = self._forward(suffixes, past, rows, hidden=bool(self.hidden_layers))
         hidden = result.last_hidden_state
-        self._forward_tokens += sum(len(s) for s in suffixes)
-        self._attended_pairs += sum(
-            len(s) * prefix_len + len(s) * (len(s) + 1) // 2 for s in suffixes
-        )
         # Gather the positions that predict continuation tokens, row by row, without padding.
         row_idx: list[int] = []
         col_idx: list[int] = []
         targets: list[int] = []
-        for i, r in enumerate(batch):
-            first = r.score_start - prefix_len
+        for i, (r, p) in enumerate(zip(batch, prefix_lens, strict=True)):
+            first = r.score_start - p
             row_idx.extend([i] * len(r.targets))
             col_idx.extend(range(first, first + len(r.targets)))
             targets.extend(r.targets)
@@ -213,7 +243,7 @@ class ScoringEngine:
             self.config.vocab_chunk_elements,
         )
         self._scored_tokens += len(targets)
-        pooled = self._pool_hidden(batch, prefix_len, result)
+        pooled = self._pool_hidden(batch, prefix_lens, result)
         logprob = stats.logprob.double().cpu().numpy()
         entropy = stats.entropy.cpu().numpy()
         rank = stats.rank.cpu().numpy()
@@ -246,7 +276,7 @@ class ScoringEngine:
     def _pool_hidden(
         self,
         batch: Sequence[EncodedRequest],
-        prefix_len: int,
+        prefix_lens: Sequence[int],
         result: Any,
     ) -> list[dict[str, np.ndarray]]:
         """Pooled hidden states per request: the last context token and/or the mean over the
@@ -257,7 +287,7 @@ class ScoringEngine:
         states = result.hidden_states
         pooled: list[dict[str, np.ndarray]] = []
         for i, r in enumerate(batch):
-            first = r.score_start - prefix_len
+            first = r.score_start - prefix_lens[i]
             entry = {}
             for layer in self.hidden_layers:
                 h = states[layer][i].float()

@@ -110,7 +110,6 @@ def streamed_statistics(
         best = torch.full((n,), float("-inf"), device=device)
         best_id = torch.zeros(n, dtype=torch.long, device=device)
         exact_target = z_target.clone()
-        cols = torch.arange(chunk, device=device)
         for c0 in range(0, vocab, chunk):
             c1 = min(vocab, c0 + chunk)
             z = head.logits(h, c0, c1)
@@ -120,19 +119,21 @@ def streamed_statistics(
             best_id = torch.where(better, c_arg + c0, best_id)
             new_max = torch.maximum(run_max, c_max)
             rescale = torch.exp(run_max - new_max)
-            e = torch.exp(z - new_max[:, None])
+            e = (z - new_max[:, None]).exp_()
             sum_exp = sum_exp * rescale + e.sum(1)
-            sum_exp_z = sum_exp_z * rescale + (e * z).sum(1)
+            # sum(e * z) per row as a batched dot product: no rows x chunk temporary.
+            sum_exp_z = sum_exp_z * rescale + torch.bmm(e[:, None, :], z[:, :, None]).view(-1)
             run_max = new_max
-            # The target's own column is excluded from the rank count: its matmul logit may
-            # differ from the row-dot logit in the last bit.
+            above += (z > z_target[:, None]).sum(1)
             in_chunk = (y >= c0) & (y < c1)
-            is_target = in_chunk[:, None] & (cols[None, : c1 - c0] == (y - c0)[:, None])
-            above += ((z > z_target[:, None]) & ~is_target).sum(1)
-            # Use the matmul's own value for log p(target), as a full log-softmax would.
             if bool(in_chunk.any()):
                 idx = torch.nonzero(in_chunk).squeeze(1)
-                exact_target[idx] = z[idx, y[idx] - c0]
+                own = z[idx, y[idx] - c0]
+                # The target's own column is not counted in its rank: its matmul logit may
+                # differ from the row-dot logit in the last bit.
+                above[idx] -= (own > z_target[idx]).long()
+                # Use the matmul's own value for log p(target), as a full log-softmax would.
+                exact_target[idx] = own
         log_z = run_max + torch.log(sum_exp)
         out_logprob[r0:r1] = exact_target - log_z
         out_entropy[r0:r1] = log_z - sum_exp_z / sum_exp

@@ -24,7 +24,7 @@ from lmforecast.models.base import LoadedModel
 from lmforecast.store import ShardedJob, Store
 
 KIND = "scores"
-ENGINE_VERSION = 1  # bump when the engine's numbers change, so old results are not reused
+ENGINE_VERSION = 2  # bump when the engine's numbers change, so old results are not reused
 
 Progress = Callable[[int, int], None]
 
