@@ -274,3 +274,34 @@ def test_population_built_before_records_says_so(tmp_path: Path) -> None:
     for read in (ts.read_training_signals, ts.read_training_time):
         with pytest.raises(UserError, match="built before they were recorded"):
             read(tmp_path)
+
+
+def test_ci_build_records_proxies_at_every_base_checkpoint(
+    ci_build: tuple[Path, Any], tmp_path: Path
+) -> None:
+    """The built population carries the records: every base checkpoint, every problem task,
+    every proxy; the final checkpoint's equal those of its saved directory scored as usual."""
+    from lmforecast import testbed
+    from lmforecast.testbed import training_signals as ts
+    from lmforecast.testbed.tasks import problem_task
+
+    home, _ = ci_build
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LMFORECAST_HOME", str(home))
+        records = testbed.load_training_signals("ci")
+        times = testbed.training_time("ci")
+        everything = testbed.load_manifest("ci", role=None)
+    base = everything[everything["stage"] == "base"]
+    assert set(records["model_id"]) == set(base["model_id"])
+    assert records.attrs["runs_without_records"] == []
+    counts = records.groupby("model_id").size()
+    assert (counts == 3 * len(ts.SIGNALS)).all()
+    assert set(times["run_id"]) == set(everything["run_id"])
+    assert (times["checkpoints"] == base.groupby("run_id").size().loc[times["run_id"]].values).all()
+    assert 0 < ts.time_share(times) < 1
+    final = base[base["final"] & (base["role"] == "population")].iloc[0]
+    task = problem_task("arith", ts.SIGNAL_DOCS)
+    ref = reference_values(Path(final["path"]), task, tmp_path)
+    got = records[(records["model_id"] == final["model_id"]) & (records["task"] == task.name)]
+    for name, value in zip(got["signal"], got["value"], strict=True):
+        assert value == pytest.approx(ref[name], abs=1e-5), name

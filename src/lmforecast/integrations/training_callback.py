@@ -74,8 +74,11 @@ class SignalCallback(TrainerCallback):  # type: ignore[misc]
         options: SignalOptions | None = None,
         prefix: str = "",
     ) -> None:
-        if every_steps < 0:
-            raise UserError(f"SignalCallback: every_steps must be >= 0, got {every_steps}")
+        if every_steps < 0 or not (every_steps or on_save):
+            raise UserError(
+                f"SignalCallback: every_steps must be >= 1, or 0 with on_save=True "
+                f"(got every_steps={every_steps}, on_save={on_save})"
+            )
         self.tasks = _tasks(tasks)
         self.signals = resolve_signals(signals)
         self.every_steps = every_steps
