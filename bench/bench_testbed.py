@@ -2,7 +2,9 @@
 
 Reports tokens/s and achieved GFLOP/s (6·N + attention, as the manifest counts FLOPs) for every
 size of every family, and the share of this machine's matmul peak measured in the same run with
-a large ``torch.matmul`` — all on one thread, as each build worker trains. Writes
+a large ``torch.matmul`` — all on one thread, as each build worker trains. Also reports the
+share of pretraining time the in-training signals take (recorded at every checkpoint by the
+build itself, so both figures come from the same runs) for a built ``ci`` population. Writes
 ``bench/results/testbed.json``. Run: ``.venv/bin/python bench/bench_testbed.py``.
 """
 
@@ -67,6 +69,38 @@ def train_throughput(
     }
 
 
+def training_signals_share(preset: str = "ci", seed: int = 0) -> dict[str, Any]:
+    """Seconds recording in-training signals over seconds pretraining, per run and in total,
+    as the build of ``preset`` measured them (built with this version: else it says why not)."""
+    from lmforecast.core.errors import UserError
+    from lmforecast.testbed import training_time
+    from lmforecast.testbed.training_signals import SIGNAL_DOCS, SIGNALS, time_share
+
+    try:
+        times = training_time(preset, seed)
+    except UserError as e:
+        return {"preset": preset, "skipped": str(e)}
+    return {
+        "preset": preset,
+        "signals": list(SIGNALS),
+        "requests_per_checkpoint": int(times["requests_per_checkpoint"].iloc[0]),
+        "docs_per_family": SIGNAL_DOCS,
+        "share_of_training_time": round(time_share(times), 4),
+        "train_seconds": round(float(times["train_seconds"].sum()), 1),
+        "signal_seconds": round(float(times["signal_seconds"].sum()), 2),
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "checkpoints": int(r.checkpoints),
+                "train_seconds": round(float(r.train_seconds), 1),
+                "signal_seconds": round(float(r.signal_seconds), 2),
+                "share": round(float(r.share), 4),
+            }
+            for r in times.itertuples(index=False)
+        ],
+    }
+
+
 def run() -> dict[str, Any]:
     """Measure and write ``bench/results/testbed.json``."""
     torch.set_num_threads(1)
@@ -86,6 +120,7 @@ def run() -> dict[str, Any]:
         "batch": [train.batch_size, train.seq_len],
         "matmul_peak_gflops": {"float32": round(peak32, 1), "bf16": round(peak16, 1)},
         "training": rows,
+        "training_signals": training_signals_share(),
         "note": "one thread, as each build worker; the machine may be shared, so absolute "
         "figures are pessimistic; fp32 vs bf16 ratios hold",
     }

@@ -9,6 +9,8 @@ without pulling in torch training code)::
     path = testbed.model_path("llama-m-clean-rl", "full")   # directory for load_model
     model_id, path = testbed.frontier_model("full")         # rBridge's trace writer (SFT)
     testbed.TASK_NAMES                                      # registered task names
+    signals = testbed.load_training_signals("ci")           # proxies recorded while training
+    times = testbed.training_time("ci")                     # their share of training time
 
 The FLOPs and tokens of a checkpoint are the manifest's ``flops`` and ``tokens`` columns
 (pretraining) and ``posttrain_flops`` / ``posttrain_tokens`` (post-training).
@@ -33,7 +35,16 @@ TASK_NAMES = (
     "testbed-generic:text",
 )
 
-__all__ = ["TASK_NAMES", "build", "frontier_model", "load_manifest", "model_path", "population_dir"]
+__all__ = [
+    "TASK_NAMES",
+    "build",
+    "frontier_model",
+    "load_manifest",
+    "load_training_signals",
+    "model_path",
+    "population_dir",
+    "training_time",
+]
 
 
 def build(
@@ -93,3 +104,20 @@ def model_path(model_id: str, preset: str = "full", seed: int = 0) -> str:
     if hit.empty:
         raise UserError(f"no model {model_id!r} in testbed preset {preset!r} (seed {seed})")
     return str(hit.iloc[0])
+
+
+def load_training_signals(preset: str = "full", seed: int = 0) -> pd.DataFrame:
+    """The token proxies recorded on the live model at every base checkpoint while it trained:
+    one row per (model_id, task, signal), ``model_id`` as in the manifest. A population built
+    before these were recorded has none: a one-line error says so (its models stay valid)."""
+    from lmforecast.testbed.training_signals import read_training_signals
+
+    return read_training_signals(population_dir(preset, seed))
+
+
+def training_time(preset: str = "full", seed: int = 0) -> pd.DataFrame:
+    """Per run: pretraining seconds, seconds spent recording the signals, and their ratio
+    (``training_signals.time_share`` sums it over runs)."""
+    from lmforecast.testbed.training_signals import read_training_time
+
+    return read_training_time(population_dir(preset, seed))

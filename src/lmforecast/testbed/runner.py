@@ -24,6 +24,7 @@ from lmforecast.testbed.manifest import ModelRecord
 from lmforecast.testbed.presets import Preset, RunSpec
 from lmforecast.testbed.tokenizer import EOS, load_tokenizer
 from lmforecast.testbed.train import Checkpoint, atomic_save, pretrain
+from lmforecast.testbed.training_signals import CheckpointSignals
 
 _FAMILY_OF_TASK = {name: fam for fam, name in tasks.PROBLEM_TASKS.items()}
 
@@ -163,7 +164,8 @@ def execute_run(root: Path, preset: Preset, seed: int, run: RunSpec) -> list[Mod
     train = preset.train_config(run)
     rows = np.load(corpus_path(root, run.family, run.recipe, train.tokens))
     save = _save_fn(tok_dir)
-    checkpoints = pretrain(model, rows, train, per_token, save, run_dir)
+    with CheckpointSignals(run_dir, run.run_id) as record_signals:
+        checkpoints = pretrain(model, rows, train, per_token, save, run_dir, None, record_signals)
 
     records: list[ModelRecord] = []
     examples: list[tuple[str, groundtruth.ModelTruth]] = []

@@ -103,8 +103,13 @@ def pretrain(
     save: Callable[[Any, Path], None],
     out_dir: Path,
     progress: Callable[[int, int], None] | None = None,
+    on_checkpoint: Callable[[Any, Checkpoint], None] | None = None,
 ) -> list[Checkpoint]:
-    """Train ``model`` on ``rows`` (cycled if too few) and save the scheduled checkpoints."""
+    """Train ``model`` on ``rows`` (cycled if too few) and save the scheduled checkpoints.
+
+    ``on_checkpoint(model, checkpoint)`` runs after each save, on the live model (the testbed
+    records its in-training signals there); it must leave the weights as they are.
+    """
     opt = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay
     )
@@ -129,7 +134,6 @@ def pretrain(
             path = out_dir / f"step-{step + 1:06d}"
             model.eval()
             atomic_save(lambda d: save(model, d), path)
-            model.train()
             done.append(
                 Checkpoint(
                     step=step + 1,
@@ -139,6 +143,9 @@ def pretrain(
                     path=str(path),
                 )
             )
+            if on_checkpoint is not None:
+                on_checkpoint(model, done[-1])
+            model.train()
             losses = []
         if progress is not None:
             progress(step + 1, cfg.steps)
