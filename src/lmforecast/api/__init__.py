@@ -21,7 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 import pyarrow as pa
 
-from lmforecast.api.base import ModelSpec, TaskSpec, load, task
+from lmforecast.api.base import ModelSpec, TaskSpec, elsewhere, load, task
 from lmforecast.api.methods import (
     TESTBED_FRONTIER,
     frontier,
@@ -37,6 +37,7 @@ from lmforecast.api.probes import ProbePrediction, ProbeTraining, predict_probe,
 from lmforecast.core.errors import UserError
 from lmforecast.engine import ScoreConfig
 from lmforecast.engine.generate import GenerationConfig
+from lmforecast.executors import Executor, ExecutorSpec
 from lmforecast.experiments import EXPERIMENTS
 from lmforecast.forecast.tables import agreement_table
 from lmforecast.signals import scored
@@ -102,13 +103,29 @@ def score(
     store_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
+    executor: str | ExecutorSpec | Executor | None = None,
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto",
+    device: Literal["auto", "cpu", "cuda"] = "auto",
+    trust_remote_code: bool = False,
 ) -> ScoreRun:
-    """Score a task's requests under a model: stored, resumable, keyed by fingerprints."""
+    """Score a task's requests under a model: stored, resumable, keyed by fingerprints.
+
+    ``executor`` (``"ray"``, ``"ray=HOST:6379,gpus=1"``, an :class:`Executor`): every missing
+    unit (a shard of the task) runs there, loads the model itself (``model`` as a spec every
+    worker can load, with ``dtype``/``device``) and writes its shard into the store, which must
+    be on a filesystem every node shares. The stored results equal an in-process run's.
+    """
     the_task = task(task_spec, limit)
-    lm = load(model)
-    result = scored.score_task(
-        lm, the_task, config or ScoreConfig(), Store(store_dir), progress, on_plan
-    )
+    lm = load(model, dtype, device, trust_remote_code)
+    store = Store(store_dir)
+    where, owned = elsewhere(executor, model, lm, store, dtype, device, trust_remote_code)
+    try:
+        result = scored.score_task(
+            lm, the_task, config or ScoreConfig(), store, progress, on_plan, where
+        )
+    finally:
+        if owned is not None:
+            owned.close()
     table = add_request_metrics(result.table)
     return ScoreRun(result, table, _task_metrics(table), lm.source, len(the_task.requests))
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Literal
 
 from lmforecast.core.errors import UserError
+from lmforecast.executors import (
+    Executor,
+    ExecutorSpec,
+    ModelRef,
+    make_executor,
+    parse_executor_spec,
+)
 from lmforecast.models import LoadedModel, LoadOptions, load_model
+from lmforecast.signals.scored import Elsewhere
+from lmforecast.store import Store
 from lmforecast.tasks import Task, get_task
 
 ModelSpec = str | LoadedModel
@@ -31,3 +40,25 @@ def task(spec: TaskSpec, limit: int | None = None) -> Task:
     if limit is not None and limit < 1:
         raise UserError(f"--limit {limit}: expected a positive number of docs")
     return spec.limited(limit) if isinstance(spec, Task) else get_task(spec, limit)
+
+
+def elsewhere(
+    executor: str | ExecutorSpec | Executor | None,
+    model: ModelSpec,
+    lm: LoadedModel,
+    store: Store,
+    dtype: str,
+    device: str,
+    trust_remote_code: bool,
+) -> tuple[Elsewhere | None, Executor | None]:
+    """Where missing units run (None: here), and the executor to close if made here."""
+    owned = None
+    if executor is None or isinstance(executor, str | ExecutorSpec):
+        spec = parse_executor_spec(executor)
+        if spec.kind == "local":
+            return None, None
+        executor = owned = make_executor(
+            1, spec=spec, shared_dirs=(store.root,), retry_exceptions=(OSError,)
+        )
+    ref = ModelRef(model if isinstance(model, str) else lm.name, dtype, device, trust_remote_code)
+    return Elsewhere(executor, ref), owned
