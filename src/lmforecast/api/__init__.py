@@ -37,7 +37,7 @@ from lmforecast.api.probes import ProbePrediction, ProbeTraining, predict_probe,
 from lmforecast.core.errors import UserError
 from lmforecast.engine import ScoreConfig
 from lmforecast.engine.generate import GenerationConfig
-from lmforecast.executors import Executor, ExecutorSpec
+from lmforecast.executors import Executor, ExecutorSpec, parse_executor_spec
 from lmforecast.experiments import EXPERIMENTS
 from lmforecast.forecast.tables import agreement_table
 from lmforecast.signals import scored
@@ -63,6 +63,7 @@ __all__ = [
     "import_truth",
     "load",
     "make_traces",
+    "parse_executor_spec",
     "predict_probe",
     "read_pairs_file",
     "read_table",
@@ -168,10 +169,22 @@ def truth(
     limit: int | None = None,
     store_dir: Path | None = None,
     progress: Callable[[TruthProgress], None] | None = None,
+    executor: str | ExecutorSpec | Executor | None = None,
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto",
+    device: Literal["auto", "cpu", "cuda"] = "auto",
 ) -> TruthResult:
-    """Ground truth: generate, grade (code in the sandbox), aggregate with intervals, store."""
+    """Ground truth: generate, grade (code in the sandbox), aggregate with intervals, store.
+
+    ``executor``: each missing shard of problems runs there (see :func:`score`)."""
     the_task = task(task_spec, limit)
-    return run_truth(load(model), the_task, config, Store(store_dir), progress)
+    lm = load(model, dtype, device)
+    store = Store(store_dir)
+    where, owned = elsewhere(executor, model, lm, store, dtype, device, False)
+    try:
+        return run_truth(lm, the_task, config, store, progress, elsewhere=where)
+    finally:
+        if owned is not None:
+            owned.close()
 
 
 def import_truth(
@@ -303,12 +316,18 @@ def report(
 
 
 def build_testbed(
-    preset: str, seed: int = 0, progress: Any = None, workers: int | None = None
+    preset: str,
+    seed: int = 0,
+    progress: Any = None,
+    workers: int | None = None,
+    executor: str | ExecutorSpec | None = None,
 ) -> Path:
-    """Build (or finish building) a testbed population; returns its directory."""
-    from lmforecast import testbed
+    """Build (or finish building) a testbed population; returns its directory.
 
-    return testbed.build(preset, seed, progress, workers)
+    ``executor`` ``ray[=ADDRESS]``: corpora and training runs as Ray tasks (shared data home)."""
+    from lmforecast.testbed.builder import build
+
+    return build(preset, seed, progress, workers, executor)
 
 
 def tasks_table() -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""What every API function starts from: a model spec loaded, a task spec resolved."""
+"""What every API function starts from: a model spec loaded, a task spec resolved, and where
+missing units run (here, or as jobs of an executor)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Literal
 
 from lmforecast.core.errors import UserError
 from lmforecast.executors import (
+    Elsewhere,
     Executor,
     ExecutorSpec,
     ModelRef,
@@ -13,7 +15,6 @@ from lmforecast.executors import (
     parse_executor_spec,
 )
 from lmforecast.models import LoadedModel, LoadOptions, load_model
-from lmforecast.signals.scored import Elsewhere
 from lmforecast.store import Store
 from lmforecast.tasks import Task, get_task
 

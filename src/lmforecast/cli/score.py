@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -109,6 +109,13 @@ def score(
     trace_separator: Annotated[
         str, typer.Option(help="text between each prompt and its trace (weighs nothing)")
     ] = "",
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="where units run: 'local', or 'ray[=HOST:PORT][,gpus=1,cpus=N,memory=16GiB,"
+            "retries=N,timeout=S]' (a Ray cluster; the store must be shared by its nodes)"
+        ),
+    ] = "local",
     fmt: FormatOption = "table",
 ) -> None:
     """Score a task's requests: per-token statistics, stored and resumable.
@@ -119,6 +126,9 @@ def score(
     trunc = _check_options(signals, pairs, mode, truncate, dtype, output, store_dir)
     if signals == "rbridge" and traces is None:
         traces = "auto"
+    spec = api.parse_executor_spec(executor)
+    if spec.kind != "local" and (pairs is not None or traces is not None):
+        raise UserError(f"--executor {executor}: only for --signals tokens (not rbridge or rude)")
     config = ScoreConfig(batch_size=batch_size, prefix_sharing=prefix_sharing, truncate=trunc)
     if pairs is not None:
         api.read_pairs_file(pairs)  # a bad pairs file fails before the model loads
@@ -131,6 +141,10 @@ def score(
     the_task = api.task(task, limit)
     # Traces are read before any compute: a bad file fails fast.
     trace_list = api.resolve_traces(traces, task) if traces is not None else None
+    if spec.kind != "local":
+        remote = (spec, dtype, device, trust_remote_code)
+        _score_tokens(model, model, the_task, config, store_dir, output, per_token, fmt, remote)
+        return
     with console.status(f"loading {model}"):
         lm = api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
     if trace_list is not None:
@@ -167,7 +181,7 @@ def _check_options(
 
 
 def _score_tokens(
-    lm: LoadedModel,
+    lm: LoadedModel | str,
     model: str,
     the_task: Task,
     config: ScoreConfig,
@@ -175,7 +189,13 @@ def _score_tokens(
     output: Path | None,
     per_token: bool,
     fmt: str,
+    remote: tuple[Any, ...] | None = None,
 ) -> None:
+    """``remote``: (executor spec, dtype, device, trust_remote_code); ``lm`` is then the spec
+    the workers load."""
+    where: dict[str, Any] = {}
+    if remote is not None:
+        where = dict(zip(("executor", "dtype", "device", "trust_remote_code"), remote, strict=True))
     with rate_progress(f"{model} · {the_task.name}") as bar:
         run = api.score(
             lm,
@@ -184,6 +204,7 @@ def _score_tokens(
             store_dir=store_dir,
             progress=bar.advance,
             on_plan=bar.start,
+            **where,
         )
     result = run.scored
     info(fmt).print(

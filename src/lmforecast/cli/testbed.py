@@ -26,9 +26,17 @@ def build_cmd(
     preset: str = typer.Option("ci", help="ci (about three minutes) or full (the real population)"),
     seed: int = typer.Option(0, help="another seed builds a different but equivalent population"),
     workers: int = typer.Option(0, min=0, help="worker processes (0: the preset's default)"),
+    executor: str = typer.Option(
+        "local",
+        help="'local' (worker processes) or 'ray[=HOST:PORT][,cpus=N,...]': corpora and "
+        "training runs as Ray tasks (the data home must be shared by the cluster's nodes)",
+    ),
 ) -> None:
     """Build a population (resumes where a killed build stopped)."""
-    from lmforecast.testbed.builder import ProgressEvent, build
+    from lmforecast import api
+
+    api.parse_executor_spec(executor)  # a bad --executor fails before anything runs
+    from lmforecast.testbed.builder import ProgressEvent
 
     with Progress(
         TextColumn("{task.description}"),
@@ -45,7 +53,7 @@ def build_cmd(
                 ids[e.phase] = bar.add_task(e.phase, total=e.total, last="")
             bar.update(ids[e.phase], completed=e.done, total=e.total, last=e.message)
 
-        root = build(preset, seed, report, workers or None)
+        root = api.build_testbed(preset, seed, report, workers or None, executor)
     console.print(f"testbed [bold]{preset}[/] (seed {seed}) is in {root}")
 
 

@@ -13,9 +13,10 @@ from lmforecast.executors.base import (
     make_executor,
 )
 from lmforecast.executors.spec import ExecutorSpec, UnitResources, parse_executor_spec
-from lmforecast.executors.worker import ModelRef, worker_model
+from lmforecast.executors.worker import Elsewhere, ModelRef, worker_model
 
 __all__ = [
+    "Elsewhere",
     "Executor",
     "ExecutorSpec",
     "InProcessExecutor",

@@ -11,7 +11,10 @@ holds one large model): a unit of another model replaces it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lmforecast.executors.base import Executor
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,15 @@ class ModelRef:
         options = asdict(self)
         del options["spec"]
         return options
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """Where a job's missing units run: ``executor``'s jobs, each loading ``model`` itself
+    (once per worker process) and writing its own shard into a store every node shares."""
+
+    executor: Executor
+    model: ModelRef
 
 
 _CACHE: dict[ModelRef, Any] = {}

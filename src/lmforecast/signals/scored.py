@@ -29,7 +29,7 @@ from lmforecast.core.fingerprint import hash_json
 from lmforecast.core.records import Task
 from lmforecast.engine import RequestScore, ScoreConfig, ScoringEngine, WorkUnit
 from lmforecast.engine.encode import EncodedRequest
-from lmforecast.executors import Executor, ModelRef, worker_model
+from lmforecast.executors import Elsewhere, ModelRef, worker_model
 from lmforecast.executors.shared import check_shared, mark_shared
 from lmforecast.models.base import LoadedModel
 from lmforecast.store import ShardedJob, Store
@@ -126,14 +126,6 @@ class ScoredTask:
     @property
     def flops(self) -> float:
         return float(np.sum(self.table.column("cost_flops").to_numpy()))
-
-
-@dataclass(frozen=True)
-class Elsewhere:
-    """Where missing units run: an executor's jobs, each loading ``model`` itself."""
-
-    executor: Executor
-    model: ModelRef
 
 
 @dataclass(frozen=True)

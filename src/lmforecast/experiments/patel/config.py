@@ -28,3 +28,4 @@ class PatelConfig:
     batch_size: int = 64
     n_boot: int = 500
     workers: int = 1  # processes scoring models in parallel
+    executor: str = "local"  # where models are scored: local or ray[=ADDRESS][,options]
