@@ -158,6 +158,27 @@ def test_gpu_unit_on_cpu_cluster_is_a_clear_error(
     assert not list(tmp_path.glob("scores/*/*.parquet"))
 
 
+def test_truth_through_ray_equals_in_process(
+    setup: dict[str, object], cluster: object, tmp_path: Path
+) -> None:
+    """Sampled generation and grading, each shard of problems a Ray task writing its shard."""
+    from lmforecast.engine.generate import GenerationConfig
+    from lmforecast.tasks import Doc, GenerationSpec, Task
+
+    c, _ = cluster  # type: ignore[misc]
+    docs = tuple(
+        Doc(f"d{i}", f"Question: what is {i} + {i}?\nAnswer:", answer=str(2 * i)) for i in range(40)
+    )
+    task = Task("tiny:exact", "text", "synthetic", docs, (), GenerationSpec(("\n\n",), 6), "exact")
+    cfg = GenerationConfig(temperature=1.0, seed=3, n_samples=2)
+    model = setup["models"][0]  # type: ignore[index]
+    here = api.truth(model, task, cfg, store_dir=tmp_path / "here")
+    there = api.truth(model, task, cfg, store_dir=tmp_path / "ray", executor=f"ray={c.address}")
+    assert there.shards_computed == here.shards_computed == 3
+    assert there.samples.drop(["seconds"]).equals(here.samples.drop(["seconds"]))
+    assert there.key == here.key
+
+
 def _hold(flags: str) -> None:
     """Initializer of each Ray worker: say which node it runs on, then wait for the go."""
     import ray

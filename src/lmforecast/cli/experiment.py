@@ -12,6 +12,7 @@ import typer
 from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
+from lmforecast.cli.executor import ExecutorOption
 from lmforecast.cli.output import (
     RESULT_FORMATS,
     FormatOption,
@@ -32,15 +33,6 @@ ResultFormat = Annotated[
         "--format",
         help="table (headlines and compact tables) or json, markdown: the whole result on "
         "stdout, every table in full",
-    ),
-]
-
-ExecutorOption = Annotated[
-    str,
-    typer.Option(
-        help="where models are scored: 'local' (--workers processes) or "
-        "'ray[=HOST:PORT][,cpus=N,gpus=N,memory=SIZE,retries=N,timeout=S]' (one Ray task per "
-        "model; the data home must be on a filesystem the cluster's nodes share)"
     ),
 ]
 

@@ -16,6 +16,7 @@ from rich.progress import (
 from rich.table import Table
 
 from lmforecast.cli.app import app, console
+from lmforecast.cli.executor import ExecutorOption
 
 testbed_app = typer.Typer(help="The testbed: small real models with known ground truth.")
 app.add_typer(testbed_app, name="testbed")
@@ -26,11 +27,7 @@ def build_cmd(
     preset: str = typer.Option("ci", help="ci (about three minutes) or full (the real population)"),
     seed: int = typer.Option(0, help="another seed builds a different but equivalent population"),
     workers: int = typer.Option(0, min=0, help="worker processes (0: the preset's default)"),
-    executor: str = typer.Option(
-        "local",
-        help="'local' (worker processes) or 'ray[=HOST:PORT][,cpus=N,...]': corpora and "
-        "training runs as Ray tasks (the data home must be shared by the cluster's nodes)",
-    ),
+    executor: ExecutorOption = "local",
 ) -> None:
     """Build a population (resumes where a killed build stopped)."""
     from lmforecast import api

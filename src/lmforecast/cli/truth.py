@@ -10,6 +10,7 @@ import typer
 from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
+from lmforecast.cli.executor import ExecutorOption
 from lmforecast.cli.output import FormatOption, check_format, emit, info
 from lmforecast.cli.progress import rate_progress
 from lmforecast.core.errors import UserError
@@ -36,13 +37,7 @@ def truth_cmd(
     store_dir: Annotated[
         Path | None, typer.Option(help="results store (default: data home)")
     ] = None,
-    executor: Annotated[
-        str,
-        typer.Option(
-            help="where shards of problems run: 'local', or 'ray[=HOST:PORT][,gpus=1,...]' "
-            "(see `lmforecast score --help`; the store must be shared by the cluster's nodes)"
-        ),
-    ] = "local",
+    executor: ExecutorOption = "local",
     fmt: FormatOption = "table",
 ) -> None:
     """Generate answers, grade them (code runs in a sandbox) and report accuracy and cost."""
