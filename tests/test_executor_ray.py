@@ -111,6 +111,25 @@ def test_units_elsewhere_equal_in_process_without_ray(
     assert _equal(_stored(tmp_path), setup["reference"])  # type: ignore[arg-type]
 
 
+def test_a_unit_refuses_a_store_that_is_not_the_drivers(
+    setup: dict[str, object], tmp_path: Path
+) -> None:
+    """What a node without the shared filesystem meets: one line, and nothing written."""
+    from lmforecast.executors import ModelRef
+    from lmforecast.executors.shared import NotSharedError, mark_shared
+    from lmforecast.signals.scored import score_unit
+    from lmforecast.tasks import get_task
+
+    mark_shared(tmp_path)  # a directory of the same name, but not the driver's
+    ref = ModelRef(setup["models"][0])  # type: ignore[index]
+    task = get_task(setup["task"])  # type: ignore[arg-type]
+    with pytest.raises(NotSharedError, match=r"is not the driver's \(its .* token differs\)"):
+        score_unit(ref, task, CONFIG, (str(tmp_path), "the-driver's-token"), "k", "u")
+    with pytest.raises(NotSharedError, match=r"does not exist"):
+        score_unit(ref, task, CONFIG, (str(tmp_path / "absent"), "t"), "k", "u")
+    assert not list(tmp_path.rglob("*.parquet"))
+
+
 def _equal(a: dict[str, pa.Table], b: dict[str, pa.Table]) -> bool:
     return sorted(a) == sorted(b) and all(a[k].equals(b[k]) for k in a)
 

@@ -83,6 +83,13 @@ def _connect(ray: Any, address: str | None, local_cpus: int | None) -> bool:
     A process keeps one connection: a second executor reuses it (starting Ray takes seconds).
     """
     if ray.is_initialized():
+        connected = ray.get_runtime_context().gcs_address
+        named = address not in (None, "auto") and not str(address).startswith("ray://")
+        if named and address != connected:
+            raise UserError(
+                f"--executor ray={address}: this process is already connected to the Ray "
+                f"cluster at {connected} (one per process)"
+            )
         return False
     options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
     if address is None and not os.environ.get("RAY_ADDRESS"):
