@@ -198,6 +198,40 @@ def test_truth_through_ray_equals_in_process(
     assert there.key == here.key
 
 
+def _note(log: str, what: str) -> None:
+    with open(log, "a") as f:
+        f.write(f"{what} {os.getpid()}\n")
+
+
+def _job(log: str, i: int) -> int:
+    _note(log, "job")
+    if i < 0:
+        raise (UserError if i == -1 else ValueError)(f"job {i} failed")
+    return i * i
+
+
+def test_initializer_once_per_worker_and_errors_come_back_as_themselves(
+    cluster: object, tmp_path: Path
+) -> None:
+    from lmforecast.executors import make_executor
+
+    c, _ = cluster  # type: ignore[misc]
+    log = str(tmp_path / "log")
+    spec = f"ray={c.address},timeout=30"
+    with make_executor(1, initializer=_note, initargs=(log, "init"), spec=spec) as ex:
+        assert ex.map(_job, [(log, i) for i in range(12)]) == [i * i for i in range(12)]
+        lines = [line.split() for line in Path(log).read_text().splitlines()]
+        for pid in {p for _, p in lines}:
+            mine = [what for what, p in lines if p == pid]
+            assert mine[0] == "init" and mine.count("init") == 1, mine
+        assert sum(what == "job" for what, _ in lines) == 12
+        with pytest.raises(UserError, match=r"^job -1 failed$"):
+            ex.map(_job, [(log, 1), (log, -1)])
+        with pytest.raises(ValueError, match=r"^job -2 failed\n") as err:
+            ex.map(_job, [(log, -2)])
+        assert "traceback there" in err.value.__notes__[0] and "_job" in err.value.__notes__[0]
+
+
 def _hold(flags: str) -> None:
     """Initializer of each Ray worker: say which node it runs on, then wait for the go."""
     import ray

@@ -212,8 +212,8 @@ class RayExecutor(Executor):
         except exceptions.RayTaskError as e:
             cause = getattr(e, "cause", None)
             if isinstance(cause, BaseException):
-                if not isinstance(cause, UserError):
-                    cause.add_note(f"(in a Ray task on {getattr(e, 'ip', '?')})")
+                if not isinstance(cause, UserError):  # a bug: keep where it happened
+                    cause.add_note(f"raised in a Ray task; its traceback there:\n{e}")
                 raise cause from None
             raise
         except exceptions.RayError as e:
