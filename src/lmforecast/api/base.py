@@ -52,7 +52,11 @@ def elsewhere(
     device: str,
     trust_remote_code: bool,
 ) -> tuple[Elsewhere | None, Executor | None]:
-    """Where missing units run (None: here), and the executor to close if made here."""
+    """Where missing units run (None: here), and the executor to close if made here.
+
+    Workers load the model in the driver's dtype: ``auto`` is resolved here (float32 on a CPU
+    driver), because the store key does not hold the dtype and a GPU worker's ``auto`` would
+    be bfloat16. Ask for ``bfloat16`` explicitly to score in it on GPUs."""
     owned = None
     if executor is None or isinstance(executor, str | ExecutorSpec):
         spec = parse_executor_spec(executor)
@@ -61,5 +65,7 @@ def elsewhere(
         executor = owned = make_executor(
             1, spec=spec, shared_dirs=(store.root,), retry_exceptions=(OSError,)
         )
-    ref = ModelRef(model if isinstance(model, str) else lm.name, dtype, device, trust_remote_code)
+    resolved = str(lm.dtype).removeprefix("torch.") if dtype == "auto" else dtype
+    spec_name = model if isinstance(model, str) else lm.name
+    ref = ModelRef(spec_name, resolved, device, trust_remote_code)
     return Elsewhere(executor, ref), owned
