@@ -19,6 +19,7 @@ BENCHMARKS = [
     "bench_coverage",
     "bench_probes",
     "bench_bf16",
+    "bench_ray",
 ]
 
 

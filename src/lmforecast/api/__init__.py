@@ -21,7 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 import pyarrow as pa
 
-from lmforecast.api.base import ModelSpec, TaskSpec, load, task
+from lmforecast.api.base import ModelSpec, TaskSpec, elsewhere, load, task
 from lmforecast.api.methods import (
     TESTBED_FRONTIER,
     frontier,
@@ -38,6 +38,7 @@ from lmforecast.api.probes import ProbePrediction, ProbeTraining, predict_probe,
 from lmforecast.core.errors import UserError
 from lmforecast.engine import ScoreConfig
 from lmforecast.engine.generate import GenerationConfig
+from lmforecast.executors import Executor, ExecutorSpec, parse_executor_spec
 from lmforecast.experiments import EXPERIMENTS
 from lmforecast.forecast.tables import agreement_table
 from lmforecast.signals import scored
@@ -64,6 +65,7 @@ __all__ = [
     "import_truth",
     "load",
     "make_traces",
+    "parse_executor_spec",
     "plan",
     "predict_probe",
     "read_pairs_file",
@@ -105,13 +107,29 @@ def score(
     store_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
+    executor: str | ExecutorSpec | Executor | None = None,
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto",
+    device: Literal["auto", "cpu", "cuda"] = "auto",
+    trust_remote_code: bool = False,
 ) -> ScoreRun:
-    """Score a task's requests under a model: stored, resumable, keyed by fingerprints."""
+    """Score a task's requests under a model: stored, resumable, keyed by fingerprints.
+
+    ``executor`` (``"ray"``, ``"ray=HOST:6379,gpus=1"``, an :class:`Executor`): every missing
+    unit (a shard of the task) runs there, loads the model itself (``model`` as a spec every
+    worker can load, with ``dtype``/``device``) and writes its shard into the store, which must
+    be on a filesystem every node shares. The stored results equal an in-process run's.
+    """
     the_task = task(task_spec, limit)
-    lm = load(model)
-    result = scored.score_task(
-        lm, the_task, config or ScoreConfig(), Store(store_dir), progress, on_plan
-    )
+    lm = load(model, dtype, device, trust_remote_code)
+    store = Store(store_dir)
+    where, owned = elsewhere(executor, model, lm, store, dtype, device, trust_remote_code)
+    try:
+        result = scored.score_task(
+            lm, the_task, config or ScoreConfig(), store, progress, on_plan, where
+        )
+    finally:
+        if owned is not None:
+            owned.close()
     table = add_request_metrics(result.table)
     return ScoreRun(result, table, _task_metrics(table), lm.source, len(the_task.requests))
 
@@ -154,10 +172,22 @@ def truth(
     limit: int | None = None,
     store_dir: Path | None = None,
     progress: Callable[[TruthProgress], None] | None = None,
+    executor: str | ExecutorSpec | Executor | None = None,
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto",
+    device: Literal["auto", "cpu", "cuda"] = "auto",
 ) -> TruthResult:
-    """Ground truth: generate, grade (code in the sandbox), aggregate with intervals, store."""
+    """Ground truth: generate, grade (code in the sandbox), aggregate with intervals, store.
+
+    ``executor``: each missing shard of problems runs there (see :func:`score`)."""
     the_task = task(task_spec, limit)
-    return run_truth(load(model), the_task, config, Store(store_dir), progress)
+    lm = load(model, dtype, device)
+    store = Store(store_dir)
+    where, owned = elsewhere(executor, model, lm, store, dtype, device, False)
+    try:
+        return run_truth(lm, the_task, config, store, progress, elsewhere=where)
+    finally:
+        if owned is not None:
+            owned.close()
 
 
 def import_truth(
@@ -289,12 +319,18 @@ def report(
 
 
 def build_testbed(
-    preset: str, seed: int = 0, progress: Any = None, workers: int | None = None
+    preset: str,
+    seed: int = 0,
+    progress: Any = None,
+    workers: int | None = None,
+    executor: str | ExecutorSpec | None = None,
 ) -> Path:
-    """Build (or finish building) a testbed population; returns its directory."""
-    from lmforecast import testbed
+    """Build (or finish building) a testbed population; returns its directory.
 
-    return testbed.build(preset, seed, progress, workers)
+    ``executor`` ``ray[=ADDRESS]``: corpora and training runs as Ray tasks (shared data home)."""
+    from lmforecast.testbed.builder import build
+
+    return build(preset, seed, progress, workers, executor)
 
 
 def tasks_table() -> pd.DataFrame:

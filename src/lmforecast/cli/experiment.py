@@ -12,6 +12,7 @@ import typer
 from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
+from lmforecast.cli.executor import ExecutorOption
 from lmforecast.cli.output import (
     RESULT_FORMATS,
     FormatOption,
@@ -53,6 +54,7 @@ def patel(
     workers: Annotated[
         int, typer.Option(min=0, help="processes scoring models in parallel (0: one per core)")
     ] = 0,
+    executor: ExecutorOption = "local",
     fmt: ResultFormat = "table",
     dtype: Annotated[
         str,
@@ -65,6 +67,7 @@ def patel(
     _run_experiment(
         "patel", patel_renderables, preset, seed, docs_per_task, build, output, workers, fmt,
         dtype=dtype,
+        executor=executor,
     )  # fmt: skip
 
 
@@ -80,14 +83,16 @@ def rbridge(
     workers: Annotated[
         int, typer.Option(min=0, help="processes scoring models in parallel (0: one per core)")
     ] = 0,
+    executor: ExecutorOption = "local",
     fmt: ResultFormat = "table",
 ) -> None:
     """rBridge on a testbed population: the frontier's traces, the bridge from the smallest
     to the largest size (base and SFT), corpus ranking beside Patel's proxies and direct
     evaluation, setting (a) with rBridge, and the cost."""
     _run_experiment(
-        "rbridge", rbridge_renderables, preset, seed, docs_per_task, build, output, workers, fmt
-    )
+        "rbridge", rbridge_renderables, preset, seed, docs_per_task, build, output, workers, fmt,
+        executor=executor,
+    )  # fmt: skip
 
 
 @experiment_app.command("rude")
@@ -105,6 +110,7 @@ def rude(
     workers: Annotated[
         int, typer.Option(min=0, help="processes scoring models in parallel (0: one per core)")
     ] = 0,
+    executor: ExecutorOption = "local",
     fmt: ResultFormat = "table",
 ) -> None:
     """RuDE on a testbed population: pairs from the shipped rubrics, every final base model's
@@ -112,7 +118,7 @@ def rude(
     baselines, by 4C category and difficulty, with the upsets."""
     _run_experiment(
         "rude", rude_renderables, preset, seed, docs_per_task, build, output, workers, fmt,
-        pairs_per_difficulty=pairs_per_difficulty,
+        pairs_per_difficulty=pairs_per_difficulty, executor=executor,
     )  # fmt: skip
 
 
@@ -138,12 +144,14 @@ def probes(
     workers: Annotated[
         int, typer.Option(min=0, help="models labelled at once (0: one per CPU)")
     ] = 0,
+    executor: ExecutorOption = "local",
     fmt: ResultFormat = "table",
 ) -> None:
     """In-training probes on a testbed population: pass@1 labels, prompt features, four probes
     and two baselines split by problem, transfer to later checkpoints, and latency."""
     check_format(fmt, RESULT_FORMATS)
     checks.output_file(output, (".json",))
+    api.parse_executor_spec(executor)  # a bad --executor fails before anything runs
     probe_options: dict[str, Any] = {"probes": tuple(probe)} if probe else {}
     _ensure_testbed(preset, seed, build)
     with console.status("probes") as status:
@@ -158,6 +166,7 @@ def probes(
             checkpoints=checkpoints,
             post_trained=post_trained,
             workers=workers if workers > 0 else (os.cpu_count() or 1),
+            executor=executor,
             **probe_options,
         )
     _print_and_write(result.to_dict(), probes_renderables, output, fmt)
@@ -194,6 +203,7 @@ def _run_experiment(
 ) -> None:
     check_format(fmt, RESULT_FORMATS)
     checks.output_file(output, (".json",))
+    api.parse_executor_spec(options.get("executor"))  # fails before anything runs
     _ensure_testbed(preset, seed, build)
     with console.status("scoring") as status:
         result = api.experiment(

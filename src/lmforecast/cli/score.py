@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,11 +13,13 @@ import typer
 from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
+from lmforecast.cli.executor import ExecutorOption
 from lmforecast.cli.output import FormatOption, check_format, emit, info
 from lmforecast.cli.progress import rate_progress
 from lmforecast.core.errors import UserError
 from lmforecast.core.jsonlines import write_json_lines
 from lmforecast.engine import ScoreConfig
+from lmforecast.executors import ExecutorSpec
 from lmforecast.models import LoadedModel
 from lmforecast.report.formats import MACHINE
 from lmforecast.report.terminal import (
@@ -109,6 +111,7 @@ def score(
     trace_separator: Annotated[
         str, typer.Option(help="text between each prompt and its trace (weighs nothing)")
     ] = "",
+    executor: ExecutorOption = "local",
     fmt: FormatOption = "table",
 ) -> None:
     """Score a task's requests: per-token statistics, stored and resumable.
@@ -117,27 +120,39 @@ def score(
     frontier's confidence (rBridge), and print the rBridge scores and plain NLL."""
     check_format(fmt)
     trunc = _check_options(signals, pairs, mode, truncate, dtype, output, store_dir)
+    spec = _check_executor(executor, signals, traces)
     if signals == "rbridge" and traces is None:
         traces = "auto"
     config = ScoreConfig(batch_size=batch_size, prefix_sharing=prefix_sharing, truncate=trunc)
     if pairs is not None:
         api.read_pairs_file(pairs)  # a bad pairs file fails before the model loads
-        with console.status(f"loading {model}"):
-            lm = api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
-        _score_rude(lm, model, pairs, mode, rubric, config, store_dir, output, fmt)
-        return
+        lm = _load(model, dtype, device, trust_remote_code)
+        return _score_rude(lm, model, pairs, mode, rubric, config, store_dir, output, fmt)
     if task is None:
         raise UserError("--task is required (except with --signals rude --pairs FILE)")
     the_task = api.task(task, limit)
     # Traces are read before any compute: a bad file fails fast.
     trace_list = api.resolve_traces(traces, task) if traces is not None else None
-    with console.status(f"loading {model}"):
-        lm = api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
+    where = (store_dir, output, per_token, fmt)
+    if spec.kind != "local":  # each worker loads the model itself
+        remote = (spec, dtype, device, trust_remote_code)
+        return _score_tokens(model, model, the_task, config, *where, remote)
+    lm = _load(model, dtype, device, trust_remote_code)
     if trace_list is not None:
-        where = (store_dir, output, per_token, fmt)
-        _score_traces(lm, model, task, trace_list, limit, trace_separator, config, *where)
-        return
-    _score_tokens(lm, model, the_task, config, store_dir, output, per_token, fmt)
+        return _score_traces(lm, model, task, trace_list, limit, trace_separator, config, *where)
+    _score_tokens(lm, model, the_task, config, *where)
+
+
+def _load(model: str, dtype: str, device: str, trust_remote_code: bool) -> LoadedModel:
+    with console.status(f"loading {model}"):
+        return api.load(model, dtype, device, trust_remote_code)  # type: ignore[arg-type]
+
+
+def _check_executor(executor: str, signals: str, traces: str | None) -> ExecutorSpec:
+    spec = api.parse_executor_spec(executor)
+    if spec.kind != "local" and (signals != "tokens" or traces is not None):
+        raise UserError(f"--executor {executor}: only for --signals tokens (not rbridge or rude)")
+    return spec
 
 
 def _check_options(
@@ -167,7 +182,7 @@ def _check_options(
 
 
 def _score_tokens(
-    lm: LoadedModel,
+    lm: LoadedModel | str,
     model: str,
     the_task: Task,
     config: ScoreConfig,
@@ -175,7 +190,13 @@ def _score_tokens(
     output: Path | None,
     per_token: bool,
     fmt: str,
+    remote: tuple[Any, ...] | None = None,
 ) -> None:
+    """``remote``: (executor spec, dtype, device, trust_remote_code); ``lm`` is then the spec
+    the workers load."""
+    where: dict[str, Any] = {}
+    if remote is not None:
+        where = dict(zip(("executor", "dtype", "device", "trust_remote_code"), remote, strict=True))
     with rate_progress(f"{model} · {the_task.name}") as bar:
         run = api.score(
             lm,
@@ -184,6 +205,7 @@ def _score_tokens(
             store_dir=store_dir,
             progress=bar.advance,
             on_plan=bar.start,
+            **where,
         )
     result = run.scored
     info(fmt).print(

@@ -16,6 +16,7 @@ from rich.progress import (
 from rich.table import Table
 
 from lmforecast.cli.app import app, console
+from lmforecast.cli.executor import ExecutorOption
 
 testbed_app = typer.Typer(help="The testbed: small real models with known ground truth.")
 app.add_typer(testbed_app, name="testbed")
@@ -26,9 +27,13 @@ def build_cmd(
     preset: str = typer.Option("ci", help="ci (about three minutes) or full (the real population)"),
     seed: int = typer.Option(0, help="another seed builds a different but equivalent population"),
     workers: int = typer.Option(0, min=0, help="worker processes (0: the preset's default)"),
+    executor: ExecutorOption = "local",
 ) -> None:
     """Build a population (resumes where a killed build stopped)."""
-    from lmforecast.testbed.builder import ProgressEvent, build
+    from lmforecast import api
+
+    api.parse_executor_spec(executor)  # a bad --executor fails before anything runs
+    from lmforecast.testbed.builder import ProgressEvent
 
     with Progress(
         TextColumn("{task.description}"),
@@ -45,7 +50,7 @@ def build_cmd(
                 ids[e.phase] = bar.add_task(e.phase, total=e.total, last="")
             bar.update(ids[e.phase], completed=e.done, total=e.total, last=e.message)
 
-        root = build(preset, seed, report, workers or None)
+        root = api.build_testbed(preset, seed, report, workers or None, executor)
     console.print(f"testbed [bold]{preset}[/] (seed {seed}) is in {root}")
 
 

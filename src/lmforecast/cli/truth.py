@@ -10,6 +10,7 @@ import typer
 from lmforecast import api
 from lmforecast.cli import checks
 from lmforecast.cli.app import app, console
+from lmforecast.cli.executor import ExecutorOption
 from lmforecast.cli.output import FormatOption, check_format, emit, info
 from lmforecast.cli.progress import rate_progress
 from lmforecast.core.errors import UserError
@@ -36,6 +37,7 @@ def truth_cmd(
     store_dir: Annotated[
         Path | None, typer.Option(help="results store (default: data home)")
     ] = None,
+    executor: ExecutorOption = "local",
     fmt: FormatOption = "table",
 ) -> None:
     """Generate answers, grade them (code runs in a sandbox) and report accuracy and cost."""
@@ -56,6 +58,7 @@ def truth_cmd(
     )
     if store_dir is not None:
         checks.writable_directory(store_dir, "--store-dir")
+    spec = api.parse_executor_spec(executor)
     the_task = api.task(task, limit)
     with console.status(f"loading {model}"):
         lm = api.load(model, dtype, device)  # type: ignore[arg-type]
@@ -73,7 +76,16 @@ def truth_cmd(
                 shown["items"] = int(p.problems_done)
                 shown["tokens"] = p.tokens_generated
 
-        result = api.truth(lm, the_task, config, store_dir=store_dir, progress=report)
+        result = api.truth(
+            model if spec.kind != "local" else lm,
+            the_task,
+            config,
+            store_dir=store_dir,
+            progress=report,
+            executor=spec,
+            dtype=dtype,  # type: ignore[arg-type]
+            device=device,  # type: ignore[arg-type]
+        )
     emit(fmt, truth_frame(result), lambda: [truth_table(result)])
 
 

@@ -1,4 +1,4 @@
-"""The executor interface and its local implementations.
+"""The executor interface, its local implementations and the factory for all of them.
 
 An executor runs ``fn(*args)`` for each job and yields ``(job index, result)`` as jobs finish
 (:meth:`Executor.imap_unordered`), or the results in job order (:meth:`Executor.map`). It is a
@@ -18,11 +18,14 @@ arguments must therefore be picklable (top-level functions).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing import get_context
 from types import TracebackType
 from typing import Any, Literal, TypeVar
+
+from lmforecast.executors.spec import ExecutorSpec, parse_executor_spec
 
 R = TypeVar("R")
 Job = tuple[Any, ...]
@@ -111,8 +114,28 @@ def make_executor(
     kind: Literal["process", "thread"] = "process",
     initializer: Callable[..., None] | None = None,
     initargs: tuple[Any, ...] = (),
+    spec: str | ExecutorSpec | None = None,
+    shared_dirs: Sequence[str | os.PathLike[str]] = (),
+    retry_exceptions: tuple[type[BaseException], ...] = (),
 ) -> Executor:
-    """In-process for one worker, else a pool of ``kind`` with ``workers`` workers."""
+    """Where the jobs run: ``spec`` (``--executor``, see :mod:`lmforecast.executors.spec`).
+
+    ``local`` (the default): in process for one worker, else a pool of ``kind`` with
+    ``workers`` workers. ``ray[=ADDRESS]``: one Ray task per job (``workers`` is then Ray's
+    business); ``shared_dirs`` are checked to be the driver's on every node before a job runs,
+    and a job raising one of ``retry_exceptions`` is run again (up to the spec's retries).
+    """
+    parsed = parse_executor_spec(spec)
+    if parsed.kind == "ray":
+        from lmforecast.executors.ray import RayExecutor
+
+        return RayExecutor.from_spec(
+            parsed,
+            initializer=initializer,
+            initargs=initargs,
+            shared_dirs=shared_dirs,
+            retry_exceptions=retry_exceptions,
+        )
     if workers <= 1:
         return InProcessExecutor()
     if kind == "thread":

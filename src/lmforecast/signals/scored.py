@@ -5,21 +5,32 @@ into units; each unit is written as one Parquet shard the moment it is done, so 
 with SIGKILL loses at most the unit in flight, and a restarted run computes only the units that
 are missing. The plan does not depend on what is stored, so the resumed result is identical to
 an uninterrupted one.
+
+With an executor (:class:`Elsewhere`: a Ray cluster, a process pool) every missing unit is one
+job that loads the model itself (once per worker process), recomputes the same plan, scores its
+unit and writes its own shard; the driver only reads the entry back. A sweep killed half-way,
+or a node lost with its units, therefore costs only the units not yet written.
 """
 
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from lmforecast.core.errors import UserError
 from lmforecast.core.fingerprint import hash_json
 from lmforecast.core.records import Task
 from lmforecast.engine import RequestScore, ScoreConfig, ScoringEngine, WorkUnit
+from lmforecast.engine.encode import EncodedRequest
+from lmforecast.executors import Elsewhere, ModelRef, worker_model
+from lmforecast.executors.shared import check_shared, mark_shared
 from lmforecast.models.base import LoadedModel
 from lmforecast.store import ShardedJob, Store
 
@@ -117,6 +128,70 @@ class ScoredTask:
         return float(np.sum(self.table.column("cost_flops").to_numpy()))
 
 
+@dataclass(frozen=True)
+class UnitDone:
+    """What a unit run elsewhere sends back (its scores are in the store)."""
+
+    unit_id: str
+    requests: int
+    tokens: int
+    seconds: float
+    node: str
+
+
+def _unit_table(
+    engine: ScoringEngine,
+    unit: WorkUnit,
+    by_index: dict[int, EncodedRequest],
+    task: Task,
+    progress: Progress | None = None,
+) -> pa.Table:
+    before = engine.cost()
+    scores = engine.run_unit(unit, by_index, progress)
+    after = engine.cost()
+    return scores_to_table(scores, task, after.seconds - before.seconds, after.flops - before.flops)
+
+
+_PLANS: dict[str, tuple[ScoringEngine, dict[int, EncodedRequest], dict[str, WorkUnit]]] = {}
+
+
+def score_unit(
+    ref: ModelRef,
+    task: Task,
+    config: ScoreConfig,
+    store_at: tuple[str, str],
+    key: str,
+    unit_id: str,
+) -> UnitDone:
+    """One unit, in a worker: load the model (once per process), plan as the driver did,
+    score the unit and write its shard (top-level: executors pickle it by name)."""
+    root, token = store_at
+    check_shared(root, token)
+    if key not in _PLANS:
+        model = worker_model(ref)
+        if scores_key(model, task, config) != key:
+            raise UserError(
+                f"model {ref.spec} on node {socket.gethostname()} is not the driver's "
+                f"(fingerprint {model.fingerprint}): its files differ between nodes"
+            )
+        engine = ScoringEngine(model, config)
+        encoded = engine.encode(task.requests)
+        _PLANS.clear()
+        _PLANS[key] = (
+            engine,
+            {e.index: e for e in encoded},
+            {u.unit_id: u for u in engine.plan(encoded)},
+        )
+    engine, by_index, units = _PLANS[key]
+    started = time.perf_counter()
+    table = _unit_table(engine, units[unit_id], by_index, task)
+    Store(root).write_shard(KIND, key, unit_id, table)
+    tokens = int(pc.sum(table.column("num_tokens")).as_py() or 0)
+    return UnitDone(
+        unit_id, table.num_rows, tokens, time.perf_counter() - started, socket.gethostname()
+    )
+
+
 def score_task(
     model: LoadedModel,
     task: Task,
@@ -124,11 +199,13 @@ def score_task(
     store: Store | None = None,
     progress: Progress | None = None,
     on_plan: Callable[[int, int], None] | None = None,
+    elsewhere: Elsewhere | None = None,
 ) -> ScoredTask:
     """Score ``task`` under ``model``, reusing and extending what the store already holds.
 
     ``on_plan(total_requests, requests_already_stored)`` is called once before work starts
-    (the CLI sizes its progress bar with it).
+    (the CLI sizes its progress bar with it). With ``elsewhere`` the missing units run as jobs
+    of its executor (see the module docstring); the stored results are the same.
     """
     config = config or ScoreConfig()
     store = store or Store()
@@ -145,6 +222,7 @@ def score_task(
             "model": model.name,
             "model_fingerprint": model.fingerprint,
             "model_source": model.source,
+            "dtype": model.dtype_name,
             "task": task.name,
             "task_source": task.source,
             "num_requests": len(task.requests),
@@ -157,15 +235,21 @@ def score_task(
     if on_plan is not None:
         on_plan(len(encoded), sum(len(u.members) for u in units if job.is_stored(u.unit_id)))
 
-    def compute(unit: WorkUnit) -> pa.Table:
-        before = engine.cost()
-        scores = engine.run_unit(unit, by_index, progress)
-        after = engine.cost()
-        return scores_to_table(
-            scores, task, after.seconds - before.seconds, after.flops - before.flops
+    if elsewhere is None:
+        run = job.run(
+            units, lambda u: u.unit_id, lambda u: _unit_table(engine, u, by_index, task, progress)
         )
+    else:
+        where = (str(store.root), mark_shared(store.root))
 
-    run = job.run(units, lambda u: u.unit_id, compute)
+        def compute_missing(missing: list[WorkUnit]) -> Iterator[WorkUnit]:
+            todo = [(elsewhere.model, task, config, where, key, u.unit_id) for u in missing]
+            for i, done in elsewhere.executor.imap_unordered(score_unit, todo):
+                if progress is not None:
+                    progress(done.requests, done.tokens)
+                yield missing[i]
+
+        run = job.run_elsewhere(units, lambda u: u.unit_id, compute_missing)
     table = run.table(sort_by="request_index")
     if table.num_rows != len(task.requests):
         raise RuntimeError(

@@ -14,11 +14,22 @@ list of units) must not depend on what is stored, so a resumed run equals an uni
 >>> again = ShardedJob(store, "demo", "k").run([1, 2, 3], lambda u: f"u{u}", square)
 >>> again.reused, again.computed, again.table().column("x").to_pylist()
 (2, 1, [1, 4, 9])
+
+Units computed elsewhere (other processes, other machines) write their own shards;
+:meth:`ShardedJob.run_elsewhere` hands the missing units out and reads every shard back:
+
+>>> def elsewhere(missing):
+...     for u in missing:
+...         store.write_shard("demo", "k", f"u{u}", square(u))
+...         yield u
+>>> more = ShardedJob(store, "demo", "k").run_elsewhere([1, 2, 3, 4], lambda u: f"u{u}", elsewhere)
+>>> more.reused, more.computed, more.table().column("x").to_pylist()
+(3, 1, [1, 4, 9, 16])
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -80,3 +91,34 @@ class ShardedJob(Generic[U]):
                 computed += 1
             tables.append(table)
         return ShardedRun(tuple(tables), reused, computed)
+
+    def run_elsewhere(
+        self,
+        units: Sequence[U],
+        unit_id: Callable[[U], str],
+        compute_missing: Callable[[list[U]], Iterable[U]],
+        on_reused: Callable[[U, pa.Table], None] | None = None,
+    ) -> ShardedRun:
+        """Hand the missing units to ``compute_missing`` (it yields each unit once its shard is
+        written, by whoever ran it), then read every unit's shard back from the store.
+
+        A unit whose shard is not in the store afterwards is an error naming the store root:
+        a unit that ran where the store is not the driver's wrote it somewhere else.
+        """
+        if self.store is None:
+            raise ValueError("units computed elsewhere need a store to write to")
+        missing = [u for u in units if unit_id(u) not in self._tables]
+        for unit in units:
+            if on_reused is not None and unit_id(unit) in self._tables:
+                on_reused(unit, self._tables[unit_id(unit)])
+        done = {unit_id(u) for u in compute_missing(missing)}
+        stored = self.store.verified_shards(self.kind, self.key)
+        lost = [unit_id(u) for u in missing if unit_id(u) not in stored or unit_id(u) not in done]
+        if lost:
+            raise RuntimeError(
+                f"{len(lost)} unit(s) of {self.kind}/{self.key} (e.g. {lost[0]}) finished but "
+                f"their shards are not in the store at {self.store.root}: do all nodes share it?"
+            )
+        self._tables = stored
+        tables = tuple(stored[unit_id(u)] for u in units)
+        return ShardedRun(tables, len(units) - len(missing), len(missing))

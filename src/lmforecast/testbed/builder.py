@@ -30,7 +30,8 @@ from typing import Any
 from lmforecast.core.errors import UserError
 from lmforecast.core.fingerprint import hash_json
 from lmforecast.core.paths import data_home
-from lmforecast.executors import ProcessPoolExecutor
+from lmforecast.executors import Executor, ExecutorSpec, ProcessPoolExecutor, make_executor
+from lmforecast.executors.spec import parse_executor_spec
 from lmforecast.testbed import architectures, generic
 from lmforecast.testbed.manifest import ModelRecord, write_manifest
 from lmforecast.testbed.presets import Preset, RunSpec, get_preset
@@ -194,13 +195,25 @@ def _cost(size: architectures.SizeSpec) -> float:
     return float(size.hidden**2 * size.layers)
 
 
+def _pool(spec: ExecutorSpec, workers: int, threads: int, root: Path) -> Executor:
+    if spec.kind == "local":
+        return ProcessPoolExecutor(workers, _init_worker, (threads,))
+    return make_executor(workers, initializer=_init_worker, initargs=(threads,), spec=spec,
+                         shared_dirs=(root,))  # fmt: skip
+
+
 def build(
     preset: str | Preset = "ci",
     seed: int = 0,
     progress: Progress | None = None,
     workers: int | None = None,
+    executor: str | ExecutorSpec | None = None,
 ) -> Path:
-    """Build (or finish building) a population; returns its directory. Idempotent."""
+    """Build (or finish building) a population; returns its directory. Idempotent.
+
+    ``executor`` ``ray[=ADDRESS]``: each corpus and each training run is one Ray task holding
+    as many CPUs as a local worker has threads (the same thread count, so the same models);
+    the data home must then be on a filesystem every node shares."""
     p = get_preset(preset) if isinstance(preset, str) else preset
     report: Progress = progress or (lambda e: None)
     fp = fingerprint(p, seed)
@@ -217,7 +230,8 @@ def build(
     records: list[ModelRecord] = []
     # Always worker processes, even for one worker: training then runs with the same thread
     # count whatever the machine, so a population is the same on every build.
-    with ProcessPoolExecutor(n_workers, _init_worker, (threads,)) as pool:
+    spec = parse_executor_spec(executor).with_resources(cpus=threads)
+    with _pool(spec, n_workers, threads, root) as pool:
         specs = sorted({(r.family, r.recipe, p.train_config(r).tokens) for r in p.all_runs()})
         corpus_jobs = [(str(root), p, seed, f, r, t) for f, r, t in specs]
         for i, (_, corpus) in enumerate(pool.imap_unordered(_corpus_job, corpus_jobs)):

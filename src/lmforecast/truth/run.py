@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 from lmforecast.core.errors import UserError
 from lmforecast.core.fingerprint import hash_json
 from lmforecast.engine.generate import Generation, GenerationConfig, generate
-from lmforecast.executors import make_executor
+from lmforecast.executors import Elsewhere, make_executor
+from lmforecast.executors.shared import mark_shared
 from lmforecast.models import LoadedModel
 from lmforecast.store import ShardedJob, ShardedRun, Store
 from lmforecast.tasks import Doc, Task
@@ -199,7 +200,7 @@ def _metrics(table: pa.Table, n_samples: int) -> tuple[Estimate, dict[int, Estim
     return pass_k[1], pass_k
 
 
-class _Tracker:
+class Tracker:
     """Problems done and tokens generated so far, reported to a progress callback."""
 
     def __init__(self, total: int, progress: Callable[[TruthProgress], None] | None) -> None:
@@ -232,6 +233,43 @@ def _check_generative(task: Task) -> str:
     return task.grader
 
 
+def compute_shard(
+    model: LoadedModel,
+    task: Task,
+    cfg: GenerationConfig,
+    start: int,
+    shard_size: int,
+    workers: int,
+    track: Tracker,
+) -> pa.Table:
+    """Generate and grade the docs of one shard."""
+    grader = get_grader(_check_generative(task))
+    docs = task.docs[start : start + shard_size]
+    shard_started, base = time.perf_counter(), track.done
+
+    def on_seq(finished: int, of: int) -> None:
+        track.done = base + len(docs) * finished / max(of, 1)
+        track.report()
+
+    gens = generate(
+        model,
+        [d.prompt for d in docs],
+        cfg,
+        on_seq,
+        prompt_indices=range(start, start + len(docs)),
+        on_tokens=track.add_tokens,
+    )
+    pairs = [(d, g.text) for d, gs in zip(docs, gens, strict=True) for g in gs]
+    with make_executor(workers, kind="thread") as pool:
+        flat = pool.map(grader, pairs)
+    per = cfg.n_samples
+    grades = [flat[i * per : (i + 1) * per] for i in range(len(docs))]
+    seconds = time.perf_counter() - shard_started
+    track.done = base + len(docs)
+    track.report()
+    return _shard_table(model, docs, start, gens, grades, cfg.greedy, seconds)
+
+
 def run_truth(
     model: LoadedModel,
     task: Task,
@@ -241,15 +279,18 @@ def run_truth(
     *,
     shard_size: int = 16,
     workers: int = 2,
+    elsewhere: Elsewhere | None = None,
 ) -> TruthResult:
     """Generate for every doc of ``task``, grade, aggregate and (with a store) record.
 
-    ``workers`` graders run at once (code execution waits on sandboxed child processes).
+    ``workers`` graders run at once (code execution waits on sandboxed child processes). With
+    ``elsewhere`` each missing shard is a job of its executor that loads the model itself,
+    generates, grades and writes its shard into the (shared) store.
     """
-    grader = get_grader(_check_generative(task))
+    get_grader(_check_generative(task))  # an unknown grader fails before anything runs
     cfg = effective_config(task, config)
     key = truth_key(model, task, cfg)
-    track = _Tracker(len(task.docs), progress)
+    track = Tracker(len(task.docs), progress)
 
     def reused(start: int, table: pa.Table) -> None:
         track.done += len(task.docs[start : start + shard_size])
@@ -257,36 +298,27 @@ def run_truth(
         track.report()
 
     def compute(start: int) -> pa.Table:
-        docs = task.docs[start : start + shard_size]
-        shard_started, base = time.perf_counter(), track.done
-
-        def on_seq(finished: int, of: int) -> None:
-            track.done = base + len(docs) * finished / max(of, 1)
-            track.report()
-
-        gens = generate(
-            model,
-            [d.prompt for d in docs],
-            cfg,
-            on_seq,
-            prompt_indices=range(start, start + len(docs)),
-            on_tokens=track.add_tokens,
-        )
-        pairs = [(d, g.text) for d, gs in zip(docs, gens, strict=True) for g in gs]
-        with make_executor(workers, kind="thread") as pool:
-            flat = pool.map(grader, pairs)
-        per = cfg.n_samples
-        grades = [flat[i * per : (i + 1) * per] for i in range(len(docs))]
-        seconds = time.perf_counter() - shard_started
-        track.done = base + len(docs)
-        track.report()
-        return _shard_table(model, docs, start, gens, grades, cfg.greedy, seconds)
+        return compute_shard(model, task, cfg, start, shard_size, workers, track)
 
     track.report()
     job: ShardedJob[int] = ShardedJob(store, KIND, key)
-    run = job.run(
-        range(0, len(task.docs), shard_size), lambda s: f"{s // shard_size:05d}", compute, reused
-    )
+    starts = range(0, len(task.docs), shard_size)
+    if elsewhere is None or store is None:
+        run = job.run(starts, lambda s: f"{s // shard_size:05d}", compute, reused)
+    else:
+        from lmforecast.truth.remote import truth_shard  # it imports this module
+
+        at = (str(store.root), mark_shared(store.root))
+
+        def compute_missing(missing: list[int]) -> Iterator[int]:
+            todo = [(elsewhere.model, task, cfg, at, key, s, shard_size, workers) for s in missing]
+            for i, (docs, tokens) in elsewhere.executor.imap_unordered(truth_shard, todo):
+                track.done += docs
+                track.add_tokens(tokens)
+                track.report()
+                yield missing[i]
+
+        run = job.run_elsewhere(starts, lambda s: f"{s // shard_size:05d}", compute_missing, reused)
     result = _result(model, task, cfg, key if store is not None else None, run, track.started)
     if store is not None:
         store.write_meta(KIND, key, _meta(model, task, result))
@@ -340,6 +372,7 @@ def _meta(model: LoadedModel, task: Task, result: TruthResult) -> dict[str, Any]
         "model": model.name,
         "fingerprint": model.fingerprint,
         "model_source": model.source,
+        "dtype": model.dtype_name,
         "task": task.name,
         "task_source": task.source,
         "grader": task.grader,

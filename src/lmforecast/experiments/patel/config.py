@@ -33,6 +33,7 @@ class PatelConfig:
     batch_size: int = 64
     n_boot: int = 500
     workers: int = 1  # processes scoring models in parallel
+    executor: str = "local"  # where models are scored: local or ray[=ADDRESS][,options]
     dtype: str = "float32"  # the models' weights when scoring; anything else is approximate
 
     def __post_init__(self) -> None:

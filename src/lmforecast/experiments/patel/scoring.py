@@ -63,7 +63,7 @@ def score_population(
     Scores come from the store when present (keyed by model and request fingerprints). With
     ``config.workers > 1`` models are scored in that many processes (one thread each: the
     testbed's models are far too small to use several threads well), each writing its own
-    store entries.
+    store entries; with ``config.executor`` ``ray[=ADDRESS]`` one Ray task per model does.
     """
     families = problem_tasks(manifest)
     jobs = [
@@ -71,8 +71,13 @@ def score_population(
         for r in base_models(manifest).itertuples(index=False)
     ]
     rows: list[dict[str, Any]] = []
-    with make_executor(config.workers, initializer=init_scoring_worker) as executor:
-        if config.workers <= 1 and progress is not None:
+    with make_executor(
+        config.workers,
+        initializer=init_scoring_worker,
+        spec=config.executor,
+        shared_dirs=(store.root,),
+    ) as executor:
+        if config.workers <= 1 and config.executor == "local" and progress is not None:
             progress(f"scoring {len(jobs)} models")
         for i, (k, model_rows) in enumerate(executor.imap_unordered(score_model, jobs)):
             rows.extend(model_rows)

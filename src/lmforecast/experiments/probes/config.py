@@ -41,3 +41,4 @@ class ProbesConfig:
     n_boot: int = 200
     batch_size: int = 64
     workers: int = 1
+    executor: str = "local"  # where models are scored: local or ray[=ADDRESS][,options]

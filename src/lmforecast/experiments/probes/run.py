@@ -198,7 +198,12 @@ def prepare_models(
         (str(r.model_id), str(r.path), bool(r.final) and r.stage == "base", config, store.root)
         for r in models.itertuples(index=False)
     ]
-    with make_executor(config.workers, initializer=init_scoring_worker) as executor:
+    with make_executor(
+        config.workers,
+        initializer=init_scoring_worker,
+        spec=config.executor,
+        shared_dirs=(store.root,),
+    ) as executor:
         for i, (_, model_id) in enumerate(executor.imap_unordered(_prepare, jobs)):
             if progress is not None:
                 progress(f"probes: labels and features of {model_id} ({i + 1}/{len(jobs)})")
@@ -216,7 +221,7 @@ def run_probes(
     tasks = [get_task(task_name(f), config.problems_per_task) for f in problem_tasks(manifest)]
     models = chosen_models(manifest, config)
     x_problem = problem_features(tasks)
-    if config.workers > 1:
+    if config.workers > 1 or config.executor != "local":
         prepare_models(models, config, store, progress)
     data: dict[str, ModelData] = {}
     rows: list[dict[str, Any]] = []

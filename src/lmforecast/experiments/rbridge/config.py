@@ -32,3 +32,4 @@ class RBridgeConfig:
     level: float = 0.9  # nominal level of the bridge's prediction intervals
     n_boot: int = 500
     workers: int = 1  # processes scoring models in parallel
+    executor: str = "local"  # where models are scored: local or ray[=ADDRESS][,options]

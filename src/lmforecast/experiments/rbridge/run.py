@@ -106,6 +106,7 @@ def run_rbridge(
         batch_size=config.batch_size,
         n_boot=config.n_boot,
         workers=config.workers,
+        executor=config.executor,
         main_family=config.main_family,
     )
     patel_rows = score_population(manifest, patel_config, store, progress)

@@ -63,7 +63,12 @@ def score_population_traces(
         for r in base_models(manifest).itertuples(index=False)
     ]
     rows: list[dict[str, Any]] = []
-    with make_executor(config.workers, initializer=init_scoring_worker) as executor:
+    with make_executor(
+        config.workers,
+        initializer=init_scoring_worker,
+        spec=config.executor,
+        shared_dirs=(store.root,),
+    ) as executor:
         for i, (_, model_rows) in enumerate(executor.imap_unordered(score_model_traces, jobs)):
             rows.extend(model_rows)
             if progress is not None:

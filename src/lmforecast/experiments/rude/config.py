@@ -25,3 +25,4 @@ class RudeConfig:
     batch_size: int = 64
     n_boot: int = 500
     workers: int = 1  # processes scoring models in parallel
+    executor: str = "local"  # where models are scored: local or ray[=ADDRESS][,options]

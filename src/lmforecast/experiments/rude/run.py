@@ -50,6 +50,7 @@ def run_rude(
         docs_per_task=config.docs_per_task,
         batch_size=config.batch_size,
         workers=config.workers,
+        executor=config.executor,
     )
     # Patel's proxies of the final base models only (a baseline); stored, so free after Patel.
     patel_rows = score_population(finals, patel_config, store, progress)

@@ -39,7 +39,12 @@ def score_models(
         for r in models.itertuples(index=False)
     ]
     frames: list[pd.DataFrame] = []
-    with make_executor(config.workers, initializer=init_scoring_worker) as executor:
+    with make_executor(
+        config.workers,
+        initializer=init_scoring_worker,
+        spec=config.executor,
+        shared_dirs=(store.root,),
+    ) as executor:
         for i, (_, frame) in enumerate(executor.imap_unordered(score_model, jobs)):
             frames.append(frame)
             if progress is not None:
