@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from lmforecast.core.errors import UserError
 from lmforecast.core.fingerprint import hash_json
-from lmforecast.engine.generate import Generation, GenerationConfig, generate
+from lmforecast.engine.generate import RNG_VERSION, Generation, GenerationConfig, generate
 from lmforecast.executors import make_executor
 from lmforecast.models import LoadedModel
 from lmforecast.store import ShardedJob, ShardedRun, Store
@@ -138,6 +138,7 @@ def truth_key(model: LoadedModel, task: Task, config: GenerationConfig) -> str:
             "grader": task.grader,
             "docs": docs_hash(task.docs),
             "config": config.model_dump(mode="json", exclude=KEY_EXCLUDED),
+            **({} if config.greedy else {"rng": RNG_VERSION}),  # samples of one generator only
         }
     )
 
