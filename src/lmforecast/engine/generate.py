@@ -99,6 +99,29 @@ class Generation:
 DEFAULT_MAX_TOKENS = 256
 
 
+def _rows(
+    model: LoadedModel,
+    prompts: Sequence[str],
+    indices: list[int],
+    config: GenerationConfig,
+    keep_len: int,
+) -> tuple[list[DecodeRow], list[int]]:
+    """The rows to decode (one per sample; one per prompt when greedy) and, per prompt, the
+    tokens cut from its left to fit ``keep_len``."""
+    rows: list[DecodeRow] = []
+    truncated: list[int] = []
+    for p, prompt in enumerate(prompts):
+        ids = model.encode(prompt)
+        if not ids:
+            ids = [model.prefix_token_id]  # an empty prompt is conditioned on BOS/EOS
+        dropped = max(0, len(ids) - keep_len)
+        truncated.append(dropped)
+        for s in range(1 if config.greedy else config.n_samples):
+            key = None if config.greedy else row_key(config.seed, indices[p], s)
+            rows.append(DecodeRow(p, tuple(ids[dropped:]), key))
+    return rows, truncated
+
+
 def generate(
     model: LoadedModel,
     prompts: Sequence[str],
@@ -120,20 +143,8 @@ def generate(
     indices = list(prompt_indices) if prompt_indices is not None else list(range(len(prompts)))
     max_new = config.max_tokens if config.max_tokens is not None else DEFAULT_MAX_TOKENS
     max_new = max(1, min(max_new, model.max_length - 1))
-    keep_len = model.max_length - max_new
-    n_draw = 1 if config.greedy else config.n_samples
 
-    rows: list[DecodeRow] = []
-    truncated: list[int] = []
-    for p, prompt in enumerate(prompts):
-        ids = model.encode(prompt)
-        if not ids:
-            ids = [model.prefix_token_id]  # an empty prompt is conditioned on BOS/EOS
-        dropped = max(0, len(ids) - keep_len)
-        truncated.append(dropped)
-        for s in range(n_draw):
-            key = None if config.greedy else row_key(config.seed, indices[p], s)
-            rows.append(DecodeRow(p, tuple(ids[dropped:]), key))
+    rows, truncated = _rows(model, prompts, indices, config, model.max_length - max_new)
 
     total, done = len(rows), 0
 
@@ -178,6 +189,6 @@ def generate(
                 token_logprobs=d.logprobs,
             )
         )
-    if n_draw < config.n_samples:  # greedy: every sample is the same sequence
+    if config.greedy:  # greedy: every sample is the same sequence
         results = [gens * config.n_samples for gens in results]
     return results
