@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from lmforecast.core.errors import UserError
 from lmforecast.core.fingerprint import hash_json
-from lmforecast.engine.generate import Generation, GenerationConfig, generate
+from lmforecast.engine.generate import RNG_VERSION, Generation, GenerationConfig, generate
 from lmforecast.executors import Elsewhere, make_executor
 from lmforecast.executors.shared import mark_shared
 from lmforecast.models import LoadedModel
@@ -128,8 +128,9 @@ KEY_EXCLUDED = {"batch_size", "share_prompt_cache", "logprobs"}
 
 def truth_key(model: LoadedModel, task: Task, config: GenerationConfig) -> str:
     """Store key of a run. What does not change the completions is left out: the batch size
-    (each sequence has its own generator), sharing a prompt's prefill among its samples, and
-    recording log-probabilities; so a run resumed with other such settings reuses shards."""
+    (each sequence draws its own counter-based random numbers), sharing a prompt's prefill
+    among its samples, and recording log-probabilities; so a run resumed with other such
+    settings reuses shards."""
     return hash_json(
         {
             "v": SCHEMA_VERSION,
@@ -139,6 +140,7 @@ def truth_key(model: LoadedModel, task: Task, config: GenerationConfig) -> str:
             "grader": task.grader,
             "docs": docs_hash(task.docs),
             "config": config.model_dump(mode="json", exclude=KEY_EXCLUDED),
+            **({} if config.greedy else {"rng": RNG_VERSION}),  # samples of one generator only
         }
     )
 
