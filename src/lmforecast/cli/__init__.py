@@ -7,6 +7,7 @@ import sys
 # Command modules register themselves on `app` when imported.
 from lmforecast.cli import demo as _demo  # noqa: F401
 from lmforecast.cli import experiment as _experiment  # noqa: F401
+from lmforecast.cli import lm_eval as _lm_eval  # noqa: F401
 from lmforecast.cli import probe as _probe  # noqa: F401
 from lmforecast.cli import report as _report  # noqa: F401
 from lmforecast.cli import rude as _rude  # noqa: F401
