@@ -11,7 +11,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from common import write_result
 
-BENCHMARKS = ["bench_engine", "bench_generation", "bench_testbed", "bench_coverage", "bench_probes"]
+BENCHMARKS = [
+    "bench_engine",
+    "bench_generation",
+    "bench_testbed",
+    "bench_coverage",
+    "bench_probes",
+    "bench_lm_eval",
+]
 
 
 def main() -> None:
