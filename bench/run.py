@@ -20,6 +20,7 @@ BENCHMARKS = [
     "bench_probes",
     "bench_bf16",
     "bench_ray",
+    "bench_lm_eval",
 ]
 
 

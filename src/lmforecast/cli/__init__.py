@@ -7,6 +7,7 @@ import sys
 # Command modules register themselves on `app` when imported.
 from lmforecast.cli import demo as _demo  # noqa: F401
 from lmforecast.cli import experiment as _experiment  # noqa: F401
+from lmforecast.cli import lm_eval as _lm_eval  # noqa: F401
 from lmforecast.cli import plan as _plan  # noqa: F401
 from lmforecast.cli import probe as _probe  # noqa: F401
 from lmforecast.cli import report as _report  # noqa: F401
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     naming the path, exit 1; Ctrl-C says what is kept, exit 130. Only bugs show a traceback."""
     # typer 0.29 raises the exceptions of its own vendored copy of click, not the installed
     # click's: catching ``click.exceptions.*`` matches nothing.
+    from rich.markup import escape
     from typer import rich_utils
     from typer._click.exceptions import ClickException
     from typer.exceptions import Abort
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
     except UserError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         code = INTERRUPTED
