@@ -121,8 +121,9 @@ def streamed_statistics(
             rescale = torch.exp(run_max - new_max)
             e = (z - new_max[:, None]).exp_()
             sum_exp = sum_exp * rescale + e.sum(1)
-            # sum(e * z) per row as a batched dot product: no rows x chunk temporary.
-            sum_exp_z = sum_exp_z * rescale + torch.bmm(e[:, None, :], z[:, :, None]).view(-1)
+            # (e * z).sum(1), not a batched dot product: torch's pairwise float32 sum keeps the
+            # entropy within 1e-4 of float64 over 49k-262k logits; bmm's did not (4e-3 off).
+            sum_exp_z = sum_exp_z * rescale + (e * z).sum(1)
             run_max = new_max
             above += (z > z_target[:, None]).sum(1)
             in_chunk = (y >= c0) & (y < c1)
