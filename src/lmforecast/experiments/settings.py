@@ -8,8 +8,10 @@ turns exactly that into a note and an empty value, and lets every other error su
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from pathlib import Path
+from typing import Protocol, TypeVar
 
+from lmforecast.executors import Executor, make_executor
 from lmforecast.forecast import InsufficientData
 
 T = TypeVar("T")
@@ -41,3 +43,25 @@ def init_scoring_worker() -> None:
     torch.set_num_threads(1)
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
+
+
+class ScoringPlan(Protocol):
+    """What an experiment's config says about where its per-model jobs run."""
+
+    @property
+    def workers(self) -> int: ...
+
+    @property
+    def executor(self) -> str: ...
+
+
+def scoring_executor(config: ScoringPlan, store_root: Path) -> Executor:
+    """The executor of an experiment's per-model scoring jobs: ``config.workers`` spawned
+    processes set up by :func:`init_scoring_worker`, or ``config.executor`` (Ray), whose nodes
+    must all see ``store_root`` (each job writes its results there)."""
+    return make_executor(
+        config.workers,
+        initializer=init_scoring_worker,
+        spec=config.executor,
+        shared_dirs=(store_root,),
+    )

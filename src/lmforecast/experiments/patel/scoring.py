@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from lmforecast.engine import ScoreConfig
-from lmforecast.executors import make_executor
 from lmforecast.experiments.patel.config import MC_COLUMN, NAMED_PROXIES, PatelConfig, Progress
 from lmforecast.experiments.patel.population import (
     base_models,
@@ -23,7 +22,7 @@ from lmforecast.experiments.patel.population import (
     problem_tasks,
     task_name,
 )
-from lmforecast.experiments.settings import init_scoring_worker
+from lmforecast.experiments.settings import scoring_executor
 from lmforecast.models import load_model
 from lmforecast.signals import scored
 from lmforecast.signals.base import (
@@ -71,12 +70,7 @@ def score_population(
         for r in base_models(manifest).itertuples(index=False)
     ]
     rows: list[dict[str, Any]] = []
-    with make_executor(
-        config.workers,
-        initializer=init_scoring_worker,
-        spec=config.executor,
-        shared_dirs=(store.root,),
-    ) as executor:
+    with scoring_executor(config, store.root) as executor:
         if config.workers <= 1 and config.executor == "local" and progress is not None:
             progress(f"scoring {len(jobs)} models")
         for i, (k, model_rows) in enumerate(executor.imap_unordered(score_model, jobs)):

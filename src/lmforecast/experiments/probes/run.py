@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from lmforecast.core.errors import UserError
-from lmforecast.executors import make_executor
 from lmforecast.experiments.patel.population import load_population, problem_tasks, task_name
 from lmforecast.experiments.probes.config import (
     PROBE_NAMES,
@@ -43,7 +42,7 @@ from lmforecast.experiments.probes.evaluate import (
 )
 from lmforecast.experiments.probes.labels import ModelData, model_data, problem_features
 from lmforecast.experiments.probes.result import ProbesResult
-from lmforecast.experiments.settings import init_scoring_worker
+from lmforecast.experiments.settings import scoring_executor
 from lmforecast.forecast.classification import calibration_bins
 from lmforecast.models import load_model
 from lmforecast.models.base import LoadedModel
@@ -198,12 +197,7 @@ def prepare_models(
         (str(r.model_id), str(r.path), bool(r.final) and r.stage == "base", config, store.root)
         for r in models.itertuples(index=False)
     ]
-    with make_executor(
-        config.workers,
-        initializer=init_scoring_worker,
-        spec=config.executor,
-        shared_dirs=(store.root,),
-    ) as executor:
+    with scoring_executor(config, store.root) as executor:
         for i, (_, model_id) in enumerate(executor.imap_unordered(_prepare, jobs)):
             if progress is not None:
                 progress(f"probes: labels and features of {model_id} ({i + 1}/{len(jobs)})")

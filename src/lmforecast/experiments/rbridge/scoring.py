@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 
 from lmforecast.engine import ScoreConfig
-from lmforecast.executors import make_executor
 from lmforecast.experiments.patel.population import base_models, task_name
 from lmforecast.experiments.rbridge.config import TRACE_SIGNALS, Progress, RBridgeConfig
-from lmforecast.experiments.settings import init_scoring_worker
+from lmforecast.experiments.settings import scoring_executor
 from lmforecast.models import load_model
 from lmforecast.signals.rbridge.library import TraceSet, ensure_traces
 from lmforecast.signals.rbridge.score import score_traces
@@ -63,12 +62,7 @@ def score_population_traces(
         for r in base_models(manifest).itertuples(index=False)
     ]
     rows: list[dict[str, Any]] = []
-    with make_executor(
-        config.workers,
-        initializer=init_scoring_worker,
-        spec=config.executor,
-        shared_dirs=(store.root,),
-    ) as executor:
+    with scoring_executor(config, store.root) as executor:
         for i, (_, model_rows) in enumerate(executor.imap_unordered(score_model_traces, jobs)):
             rows.extend(model_rows)
             if progress is not None:

@@ -8,10 +8,9 @@ from typing import Any
 import pandas as pd
 
 from lmforecast.engine import ScoreConfig
-from lmforecast.executors import make_executor
 from lmforecast.experiments.rude.config import Progress, RudeConfig
 from lmforecast.experiments.rude.pairs_set import DomainPairs
-from lmforecast.experiments.settings import init_scoring_worker
+from lmforecast.experiments.settings import scoring_executor
 from lmforecast.models import load_model
 from lmforecast.signals.rude.run import score_pairs
 from lmforecast.signals.rude.score import MODES, Mode
@@ -39,12 +38,7 @@ def score_models(
         for r in models.itertuples(index=False)
     ]
     frames: list[pd.DataFrame] = []
-    with make_executor(
-        config.workers,
-        initializer=init_scoring_worker,
-        spec=config.executor,
-        shared_dirs=(store.root,),
-    ) as executor:
+    with scoring_executor(config, store.root) as executor:
         for i, (_, frame) in enumerate(executor.imap_unordered(score_model, jobs)):
             frames.append(frame)
             if progress is not None:
