@@ -39,7 +39,9 @@ from lmforecast.testbed.presets import Preset, RunSpec, get_preset
 # Bump when a change to the code changes what a build produces. 2: the qwen2 tokenizer is
 # pre-tokenized as transformers loads it (Qwen2Tokenizer), so its models are graded as trained.
 # 3: a frontier model (rBridge's trace writer) and the manifest's ``role`` column.
-FORMAT_VERSION = 3
+# 4: the decoder's counter-based random numbers: the RL stage samples other completions, so
+# its models (and the population's accuracies) differ from a version-3 build.
+FORMAT_VERSION = 4
 
 
 @dataclass(frozen=True)
