@@ -29,6 +29,7 @@ import numpy.typing as npt
 import torch
 
 from lmforecast.core.errors import RequestError
+from lmforecast.engine.attention import grouped_attention
 from lmforecast.models.base import LoadedModel
 
 Pooling = Literal["last", "mean"]
@@ -190,7 +191,7 @@ def prompt_features(
     if dtype != torch.float32:
         model.module.float()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), grouped_attention(model.module):
             for start in range(0, n, batch_size):
                 chunk = order[start : start + batch_size]
                 states = _run_batch(model, [encoded[i] for i in chunk], absolute, pad_id)

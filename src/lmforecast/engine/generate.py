@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from lmforecast.engine.attention import grouped_attention
 from lmforecast.engine.decode_loop import (
     Decoded,
     DecodeRow,
@@ -168,7 +169,8 @@ def generate(
     )
     order = sorted(range(total), key=lambda i: -len(rows[i].ids))  # stable: ties keep order
     decoded: dict[int, Decoded] = {}
-    with torch.inference_mode():
+    # Prefill attends with the key/value groups unexpanded (bit-identical, see .attention).
+    with torch.inference_mode(), grouped_attention(model.module):
         for start in range(0, total, config.batch_size):
             batch = order[start : start + config.batch_size]
             out = decode_batch(model, [rows[i] for i in batch], settings, finished, on_tokens)

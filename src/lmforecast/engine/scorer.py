@@ -7,7 +7,8 @@ gives wrong scores in transformers 5). A packed unit (several small groups) runs
 prefixes share once, their remainders as one batch on top, and batches suffixes of different
 groups together, each over its own prefix's cache row (see :mod:`kvcache`). Only the
 positions that predict continuation tokens go through the output layer, chunk by chunk over
-the vocabulary (see :mod:`vocab_stats`).
+the vocabulary (see :mod:`vocab_stats`). Grouped-query models attend without copying their
+key/value heads (see :mod:`attention`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from lmforecast.core.records import Request
+from lmforecast.engine.attention import grouped_attention
 from lmforecast.engine.config import ScoreConfig
 from lmforecast.engine.encode import EncodedRequest, encode_requests
 from lmforecast.engine.kvcache import Past, has_sliding_window, select_cache
@@ -116,7 +118,8 @@ class ScoringEngine:
             key=lambda r: (-(len(r.input_ids) - prefix_of[r.index]), r.index),
         )
         out: list[RequestScore] = []
-        with torch.inference_mode():
+        # Grouped-query attention without key/value copies (see :mod:`.attention`).
+        with torch.inference_mode(), grouped_attention(self.model.module):
             past, row_of = self._unit_past(unit.groups, by_index)
             for b0 in range(0, len(members), self.config.batch_size):
                 batch = members[b0 : b0 + self.config.batch_size]
