@@ -199,6 +199,9 @@ def test_ctrl_c_during_score_says_rerun_to_resume(tiny_llama_dir: Path, tmp_path
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # A shell's background job (``make test &``) starts with SIGINT ignored, and Python
+        # then installs no KeyboardInterrupt handler: give the child a terminal's default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     store = tmp_path / "home" / "store" / "scores"
