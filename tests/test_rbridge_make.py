@@ -96,6 +96,14 @@ def test_testbed_frontier_traces_align_and_carry_its_logprobs(
     assert again.key == made.key and same == traces
     assert api.resolve_traces("auto", "testbed-arith:gold") == traces
     assert [t.key for t, auto in list_traces() if auto and t.task == made.task] == [made.key]
+    # Retries are sampled: traces of another random-number scheme are another set, made anew.
+    from lmforecast.signals.rbridge import library
+
+    with monkeypatch.context() as patch:
+        patch.setattr(library, "RNG_VERSION", "another-rng")
+        other, _ = api.make_traces("testbed-frontier:ci", "testbed-arith:gold", limit=12)
+    assert other.key != made.key
+    api.make_traces("testbed-frontier:ci", "testbed-arith:gold", limit=12)  # auto: made's again
 
     # The recorded log-probabilities are the frontier's own: a float64 forward pass over the
     # prompt and the trace's tokens gives the same numbers for the first trace.

@@ -6,8 +6,9 @@ Layout under ``data_home()/traces/``::
     <task>/<key>.json     what made them: frontier name and fingerprint, task, counts, cost
     index.json            task -> the key of the traces made last for it (what ``auto`` reads)
 
-``key`` hashes the frontier's fingerprint, the task, its doc ids and the generation settings,
-so making the same traces twice reads them back, and a different frontier never overwrites.
+``key`` hashes the frontier's fingerprint, the task, its doc ids and the generation settings
+(the decoder's ``RNG_VERSION`` among them: retries are sampled), so making the same traces
+twice reads them back, and a different frontier never overwrites.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lmforecast.core.errors import UserError
 from lmforecast.core.fingerprint import hash_json
 from lmforecast.core.paths import data_home
 from lmforecast.core.records import Task
+from lmforecast.engine.generate import RNG_VERSION
 from lmforecast.models.base import LoadedModel
 from lmforecast.signals.rbridge.make import (
     RETRY_TEMPERATURE,
@@ -154,7 +156,15 @@ def ensure_traces(
     """The frontier ``model``'s traces for ``task``: read back if made before with the same
     frontier, docs and settings, else made now and stored. Either way they become the task's
     ``auto`` traces."""
-    settings = {"seed": seed, "max_tokens": max_tokens, "retry": RETRY_TEMPERATURE, "v": 1}
+    # Retries sample (RETRY_TEMPERATURE): the decoder's random-number scheme is part of what
+    # made them, as it is of sampled ground truth (truth/run.py).
+    settings = {
+        "seed": seed,
+        "max_tokens": max_tokens,
+        "retry": RETRY_TEMPERATURE,
+        "rng": RNG_VERSION,
+        "v": 1,
+    }
     key = trace_key(model.fingerprint, task.name, [d.doc_id for d in task.docs], settings)
     found = stored_traces(task.name, key)
     if found is not None:
