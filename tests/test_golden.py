@@ -11,7 +11,10 @@ A later change that alters results on purpose regenerates the golden in the same
 says why. The Patel golden is a function of the trained ``ci`` population: a machine whose
 float arithmetic trains a different population (its digest is recorded) cannot reproduce it,
 and the test says so instead of failing; the engine golden is compared exactly on a CPU of the
-capability that made it and within 1e-5 nats elsewhere.
+kind that made it (an Intel AVX-512 one) and elsewhere within float32's reach: MKL takes other
+code paths on other CPUs (an AMD EPYC reporting the same AVX512 capability gave 3.4e-5 nats per
+token and 1.3e-4 on a 100-token request's sum, grouped attention on or off alike), so there each
+float is compared within 1e-4 nats or 1e-5 of its size, the engine's own budget.
 """
 
 from __future__ import annotations
@@ -89,13 +92,20 @@ def test_gsm8k_scores_reproduce_golden(tmp_path: Path) -> None:
     model = load_model("smollm2-135m")
     result = score_task(model, get_task("gsm8k:gold", 40), ScoreConfig(), Store(tmp_path))
     got = add_request_metrics(result.table).to_pydict()
-    exact = torch.backends.cpu.get_cpu_capability() == "AVX512"
+    exact = _golden_cpu(torch.backends.cpu.get_cpu_capability())
     for column, want in golden.items():
         if exact or not isinstance(_first(want), float):
             assert got[column] == want, column
         else:
             for g, w in zip(got[column], want, strict=True):
-                np.testing.assert_allclose(g, w, rtol=0, atol=1e-5, err_msg=column)
+                np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-4, err_msg=column)
+
+
+def _golden_cpu(capability: str) -> bool:
+    """Whether this CPU is of the kind that made the engine golden (so it must match exactly)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    text = cpuinfo.read_text() if cpuinfo.exists() else ""
+    return capability == "AVX512" and "GenuineIntel" in text
 
 
 def _first(values: list[Any]) -> Any:
