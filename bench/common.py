@@ -83,13 +83,34 @@ def run_worker(args: list[str], cap_gib: float, timeout_s: float = 3600) -> dict
     return result
 
 
+def cpu_identity() -> dict[str, str]:
+    """Which CPU measured a result: figures (and float32's last bits, through MKL's code paths)
+    differ between vendors and models reporting the same capability."""
+    fields = {"vendor_id": "cpu_vendor", "model name": "cpu_model"}
+    found: dict[str, str] = {}
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        key, _, value = line.partition(":")
+        name = fields.get(key.strip())
+        if name and name not in found:
+            found[name] = value.strip()
+    return found
+
+
 def write_result(name: str, data: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     data = {
         "benchmark": name,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {"cpus": os.cpu_count(), "memory_gib": psutil.virtual_memory().total / 2**30},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": psutil.virtual_memory().total / 2**30,
+            **cpu_identity(),
+        },
         **data,
     }
     path.write_text(json.dumps(data, indent=1))
