@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import matmul_peak_gflops, run_worker, write_result
+from common import cpuinfo, matmul_peak_gflops, run_worker, write_result
 
 MODEL = "smollm2-135m"
 CI_DOCS = 48  # as bench_coverage scores the ci population, so its fp32 scores are reused
@@ -119,14 +119,7 @@ def cpu_features() -> dict[str, Any]:
     """What bounds bf16 here: the CPU's bf16 instructions as the kernel exposes them."""
     import torch
 
-    try:
-        flags = next(
-            line.split(":", 1)[1].split()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("flags")
-        )
-    except (OSError, StopIteration):
-        flags = []
+    flags = cpuinfo().get("flags", "").split()
     return {
         "avx512_bf16": "avx512_bf16" in flags,
         "amx_bf16": "amx_bf16" in flags,

@@ -99,11 +99,18 @@ def _greedy(model: Any, prompts: list[str], batch: int, new_tokens: int) -> dict
     }
 
 
+def _linears(model: Any) -> list[Any]:
+    """The model's linear layers, output layer included: what every decoding step multiplies by."""
+    import torch
+
+    return [m for m in model.module.modules() if isinstance(m, torch.nn.Linear)]
+
+
 def _linear_step_seconds(model: Any, rows: int, repeats: int = 5) -> float:
     """Seconds the model's linear layers (output layer included) take for one step of ``rows``."""
     import torch
 
-    linears = [m for m in model.module.modules() if isinstance(m, torch.nn.Linear)]
+    linears = _linears(model)
     inputs = {m.in_features: torch.randn(rows, m.in_features) for m in linears}
     with torch.inference_mode():
         for m in linears:  # warm-up
@@ -119,18 +126,12 @@ def _ceiling(
     model: Any, prompts: list[str], batch: int, new_tokens: int, transformers_s: float
 ) -> dict[str, Any]:
     """The best ratio any decoder with the same prefill and float32 linear kernels could reach."""
-    import torch
-
-    prompts = sorted(prompts, key=lambda p: -len(model.encode(p)))
+    # generate() orders prompts longest first itself, so the prefill batches are its own.
     prefill_s, _ = _ours(model, prompts, max_tokens=1, batch_size=batch)
     step_s = _linear_step_seconds(model, batch)
     batches = -(-len(prompts) // batch)
     floor_s = prefill_s + batches * (new_tokens - 1) * step_s
-    weight_bytes = sum(
-        m.weight.numel() * m.weight.element_size()
-        for m in model.module.modules()
-        if isinstance(m, torch.nn.Linear)
-    )
+    weight_bytes = sum(m.weight.numel() * m.weight.element_size() for m in _linears(model))
     return {
         "prefill_s": prefill_s,
         "linear_layers_step_ms": step_s * 1e3,

@@ -83,10 +83,8 @@ def run_worker(args: list[str], cap_gib: float, timeout_s: float = 3600) -> dict
     return result
 
 
-def cpu_identity() -> dict[str, str]:
-    """Which CPU measured a result: figures (and float32's last bits, through MKL's code paths)
-    differ between vendors and models reporting the same capability."""
-    fields = {"vendor_id": "cpu_vendor", "model name": "cpu_model"}
+def cpuinfo() -> dict[str, str]:
+    """``/proc/cpuinfo``'s fields for the first CPU (empty where there is no such file)."""
     found: dict[str, str] = {}
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
@@ -94,10 +92,16 @@ def cpu_identity() -> dict[str, str]:
         return found
     for line in lines:
         key, _, value = line.partition(":")
-        name = fields.get(key.strip())
-        if name and name not in found:
-            found[name] = value.strip()
+        found.setdefault(key.strip(), value.strip())
     return found
+
+
+def cpu_identity() -> dict[str, str]:
+    """Which CPU measured a result: figures (and float32's last bits, through MKL's code paths)
+    differ between vendors and models reporting the same capability."""
+    info = cpuinfo()
+    fields = {"vendor_id": "cpu_vendor", "model name": "cpu_model"}
+    return {name: info[key] for key, name in fields.items() if key in info}
 
 
 def write_result(name: str, data: dict[str, Any]) -> Path:
